@@ -30,7 +30,7 @@ test: setup
 
 unit-test: build
 	@echo "== tests"
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@cd $(BUILD) && ctest --no-tests=error --output-on-failure -j $(JOBS)
 
 asan-test: setup
 	@echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer"
@@ -38,7 +38,7 @@ asan-test: setup
 	  -DEXOFLOW_BENCH=OFF >/dev/null
 	@ninja -C $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --no-tests=error --output-on-failure -j $(JOBS)
 
 fuzz-test: setup
 	@echo "== fuzzing the manifest parser for $(FUZZ_SECONDS)s (libFuzzer, clang 14)"
@@ -46,7 +46,7 @@ fuzz-test: setup
 	  -DEXOFLOW_FUZZ=ON -DEXOFLOW_TESTS=OFF -DEXOFLOW_BENCH=OFF \
 	  -DFUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
 	@ninja -C $(FUZZ_BUILD) -j $(JOBS) manifest_fuzz
-	@cd $(FUZZ_BUILD) && ctest --output-on-failure
+	@cd $(FUZZ_BUILD) && ctest --no-tests=error --output-on-failure
 
 check: setup $(BUILD)/build.ninja
 	@tools/check.sh
