@@ -21,8 +21,11 @@ public:
 
   YamlNodePtr takeRoot() { return std::move(root_); }
 
-  void OnDocumentStart(const YAML::Mark& /*mark*/) override {}
+  void OnDocumentStart(const YAML::Mark& mark) override { start_pos_ = mark.pos; }
   void OnDocumentEnd() override {}
+  int startPos() const { return start_pos_; }
+  /// The furthest place any node started at: where the parser got to.
+  Mark lastMark() const { return last_mark_; }
 
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     auto node = make(YamlNode::Kind::kNull, mark, "");
@@ -75,6 +78,10 @@ private:
     node->kind = kind;
     node->mark = source_.markFromBytes(mark.line, mark.column);
     node->tag = tag;
+    if (mark.pos > last_pos_) {
+      last_pos_ = mark.pos;
+      last_mark_ = node->mark;
+    }
     return node;
   }
 
@@ -120,6 +127,9 @@ private:
   std::vector<Open> stack_;
   std::map<YAML::anchor_t, YamlNodePtr> anchors_;
   YamlNodePtr root_;
+  int start_pos_ = -1;
+  mutable int last_pos_ = -1;
+  mutable Mark last_mark_;
 };
 
 /// Records where each document starts; the first one is built into a tree.
@@ -127,8 +137,10 @@ class DocumentCounter : public YAML::EventHandler {
 public:
   explicit DocumentCounter(const SourceText& source) : source_(source) {}
   std::vector<Mark> starts;
+  int last_pos = -1; ///< byte offset of the latest document start
   void OnDocumentStart(const YAML::Mark& mark) override {
     starts.push_back(source_.markFromBytes(mark.line, mark.column));
+    last_pos = mark.pos;
   }
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
@@ -157,7 +169,20 @@ YamlFile parseYaml(const SourceText& source) {
     YAML::Parser parser(input);
     if (parser.HandleNextDocument(builder)) {
       file.root = builder.takeRoot();
+      // yaml-cpp 0.7 can report the same document over and over on some malformed input (found
+      // by fuzzing): stop as soon as a document does not start past the one before it.
+      int previous = builder.startPos();
       while (parser.HandleNextDocument(counter)) {
+        if (counter.last_pos <= previous) {
+          Diagnostic d;
+          d.mark = builder.lastMark();
+          d.message = "YAML syntax error: the parser cannot make sense of this file";
+          d.hint = "look for unbalanced brackets, braces or quotes";
+          file.syntax_error = std::move(d);
+          counter.starts.pop_back();
+          break;
+        }
+        previous = counter.last_pos;
       }
       file.extra_documents = std::move(counter.starts);
     }
