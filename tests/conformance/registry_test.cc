@@ -1,0 +1,74 @@
+// The registry: which types exist per kind, and the errors for those that do not.
+
+#include <gtest/gtest.h>
+
+#include "backend/registry.h"
+#include "backend/thread_scheduler.h"
+#include "conformance/conformance.h"
+
+namespace exoflow::backend {
+namespace {
+
+class RegistryTest : public testing::Test {
+protected:
+  void SetUp() override { registerBuiltinBackends(registry_); }
+
+  BackendContext context() { return BackendContext{"orders", scratch_.path(), &scheduler_}; }
+
+  ThreadScheduler scheduler_;
+  conformance::ScratchDir scratch_;
+  Registry registry_;
+};
+
+TEST_F(RegistryTest, LocalSqliteServesEveryKind) {
+  const std::vector<std::string> local = {"local.sqlite"};
+  EXPECT_EQ(registry_.queueTypes(), local);
+  EXPECT_EQ(registry_.objectStoreTypes(), local);
+  EXPECT_EQ(registry_.kvStoreTypes(), local);
+  const BackendSpec spec{"local.sqlite", {}};
+  EXPECT_TRUE(registry_.createQueue(spec, QueueConfig{"orders", {}}, context()));
+  EXPECT_TRUE(registry_.createObjectStore(spec, ObjectStoreConfig{"assets", false}, context()));
+  EXPECT_TRUE(registry_.createKvStore(spec, KvStoreConfig{"sessions"}, context()));
+}
+
+TEST_F(RegistryTest, AnUnknownTypeIsNamedWithTheKnownOnes) {
+  Result<std::unique_ptr<Queue>> queue =
+      registry_.createQueue(BackendSpec{"aws.sqs", {}}, QueueConfig{"orders", {}}, context());
+  ASSERT_FALSE(queue);
+  EXPECT_EQ(queue.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(queue.error().message,
+            "unknown queue backend type \"aws.sqs\"; known types: local.sqlite");
+
+  Result<std::unique_ptr<ObjectStore>> objects = registry_.createObjectStore(
+      BackendSpec{"azure.blob", {}}, ObjectStoreConfig{"assets", false}, context());
+  ASSERT_FALSE(objects);
+  EXPECT_EQ(objects.error().message,
+            "unknown objects backend type \"azure.blob\"; known types: local.sqlite");
+
+  Result<std::unique_ptr<KvStore>> kv =
+      registry_.createKvStore(BackendSpec{"", {}}, KvStoreConfig{"sessions"}, context());
+  ASSERT_FALSE(kv);
+  EXPECT_EQ(kv.error().message, "unknown kv backend type \"\"; known types: local.sqlite");
+}
+
+TEST_F(RegistryTest, TypesAreListedSortedAndAnEmptyRegistrySaysSo) {
+  Registry registry;
+  Result<std::unique_ptr<KvStore>> none =
+      registry.createKvStore(BackendSpec{"local.sqlite", {}}, KvStoreConfig{"t"}, context());
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().message, "unknown kv backend type \"local.sqlite\"; known types: (none)");
+  registry.addKvStore("zeta", nullptr);
+  registry.addKvStore("alpha", nullptr);
+  EXPECT_EQ(registry.kvStoreTypes(), (std::vector<std::string>{"alpha", "zeta"}));
+}
+
+TEST_F(RegistryTest, AContextWithoutASchedulerIsRefused) {
+  BackendContext bare{"orders", scratch_.path(), nullptr};
+  Result<std::unique_ptr<Queue>> queue =
+      registry_.createQueue(BackendSpec{"local.sqlite", {}}, QueueConfig{"orders", {}}, bare);
+  ASSERT_FALSE(queue);
+  EXPECT_EQ(queue.error().code, ErrorCode::kInternal);
+}
+
+} // namespace
+} // namespace exoflow::backend
