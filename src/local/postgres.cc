@@ -139,9 +139,16 @@ Result<PostgresServer> startPostgres(const PostgresInstall& install, const fs::p
   if (!as) return tl::unexpected(as.error());
   const fs::path root = fs::absolute(state_dir / "postgres");
   const fs::path data = root / "data";
-  const fs::path sockets = root / "run";
+  // A Unix socket's path is limited to 107 bytes; a deep project folder would exceed it, so
+  // the socket then lives in a short folder of its own under /tmp.
+  fs::path sockets = root / "run";
+  if (sockets.string().size() + std::string_view("/.s.PGSQL.65535").size() >= 100) {
+    sockets = fs::path("/tmp") /
+              fmt::format("exoflow-pg-{:016x}", std::hash<std::string>{}(root.string()));
+  }
   std::error_code ec;
-  fs::create_directories(sockets, ec);
+  fs::create_directories(root, ec);
+  if (!ec) fs::create_directories(sockets, ec);
   if (ec)
     return fail(ErrorCode::kInternal, fmt::format("create {}: {}", sockets.string(), ec.message()));
   if (auto ok = checkReachable(root, *as); !ok) return tl::unexpected(ok.error());
