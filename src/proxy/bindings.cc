@@ -1,0 +1,99 @@
+#include "proxy/bindings.h"
+
+#include <fmt/format.h>
+
+namespace exoflow::proxy {
+
+namespace {
+
+tl::unexpected<Error> annotate(const Error& error, const Binding& binding, std::size_t index) {
+  return fail(error.code, fmt::format("binding {}, backend {} ({}): {}", binding.name, index,
+                                      binding.backends[index].spec.type, error.message));
+}
+
+} // namespace
+
+Result<std::unique_ptr<Bindings>> Bindings::open(const ProxyConfig& config,
+                                                 const backend::Registry& registry,
+                                                 backend::Scheduler& scheduler) {
+  auto out = std::make_unique<Bindings>();
+  out->config_ = &config;
+  for (const auto& [name, binding] : config.bindings) {
+    backend::BackendContext context{name, config.data_dir, &scheduler};
+    switch (binding.kind) {
+    case BindingKind::kQueue: {
+      QueueEntry& entry = out->queues_[name];
+      entry.name = name;
+      entry.binding = &binding;
+      QueueEntry* dlq = nullptr;
+      if (binding.queue.dead_letter_after) {
+        dlq = &out->queues_[binding.queue.dead_letter_queue];
+        dlq->name = binding.queue.dead_letter_queue;
+        dlq->binding = &binding;
+      }
+      for (std::size_t i = 0; i < binding.backends.size(); ++i) {
+        const backend::BackendSpec& spec = binding.backends[i].spec;
+        auto queue = registry.createQueue(spec, {name, binding.queue}, context);
+        if (!queue) return annotate(queue.error(), binding, i);
+        entry.chain.push_back(std::move(*queue));
+        if (dlq == nullptr) continue;
+        // The dead-letter queue lives in the same store, as a queue without a DLQ of its own.
+        backend::QueueOptions options = binding.queue;
+        options.dead_letter_after.reset();
+        options.dead_letter_queue.clear();
+        auto dead = registry.createQueue(spec, {dlq->name, options}, context);
+        if (!dead) return annotate(dead.error(), binding, i);
+        dlq->chain.push_back(std::move(*dead));
+      }
+      break;
+    }
+    case BindingKind::kObjects: {
+      ObjectEntry& entry = out->objects_[name];
+      entry.binding = &binding;
+      for (std::size_t i = 0; i < binding.backends.size(); ++i) {
+        auto store = registry.createObjectStore(binding.backends[i].spec,
+                                                {name, binding.versioning}, context);
+        if (!store) return annotate(store.error(), binding, i);
+        entry.chain.push_back(std::move(*store));
+      }
+      break;
+    }
+    case BindingKind::kKv: {
+      KvEntry& entry = out->kv_[name];
+      entry.binding = &binding;
+      for (std::size_t i = 0; i < binding.backends.size(); ++i) {
+        auto store = registry.createKvStore(binding.backends[i].spec, {name}, context);
+        if (!store) return annotate(store.error(), binding, i);
+        entry.chain.push_back(std::move(*store));
+      }
+      break;
+    }
+    case BindingKind::kDatabase:
+      break; // credentials only: answered from the config
+    }
+  }
+  return out;
+}
+
+const QueueEntry* Bindings::queue(const std::string& name) const {
+  auto it = queues_.find(name);
+  return it == queues_.end() ? nullptr : &it->second;
+}
+
+const ObjectEntry* Bindings::objects(const std::string& name) const {
+  auto it = objects_.find(name);
+  return it == objects_.end() ? nullptr : &it->second;
+}
+
+const KvEntry* Bindings::kv(const std::string& name) const {
+  auto it = kv_.find(name);
+  return it == kv_.end() ? nullptr : &it->second;
+}
+
+const Binding* Bindings::database(const std::string& name) const {
+  auto it = config_->bindings.find(name);
+  if (it == config_->bindings.end() || it->second.kind != BindingKind::kDatabase) return nullptr;
+  return &it->second;
+}
+
+} // namespace exoflow::proxy

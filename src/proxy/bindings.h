@@ -1,0 +1,62 @@
+#pragma once
+// The bindings of a config, opened: every backend of every binding created through the
+// registry, and for a queue with dead_letter_after its dead-letter queue "<name>-dlq" as a
+// queue of its own. The first backend of each binding serves (failover comes with health
+// checking); the others are opened so that a bad entry is found at start.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/registry.h"
+#include "proxy/config.h"
+
+namespace exoflow::proxy {
+
+/// One served queue: a binding's queue or its dead-letter queue.
+struct QueueEntry {
+  std::string name;
+  const Binding* binding = nullptr;
+  std::vector<std::unique_ptr<backend::Queue>> chain; ///< in priority order, never empty
+  backend::Queue& active() const { return *chain.front(); }
+};
+
+struct ObjectEntry {
+  const Binding* binding = nullptr;
+  std::vector<std::unique_ptr<backend::ObjectStore>> chain;
+  backend::ObjectStore& active() const { return *chain.front(); }
+};
+
+struct KvEntry {
+  const Binding* binding = nullptr;
+  std::vector<std::unique_ptr<backend::KvStore>> chain;
+  backend::KvStore& active() const { return *chain.front(); }
+};
+
+class Bindings {
+public:
+  /// Opens every binding of `config`. The first failure is returned, naming the binding and
+  /// the backend entry. `config` and `scheduler` must outlive the result.
+  static Result<std::unique_ptr<Bindings>>
+  open(const ProxyConfig& config, const backend::Registry& registry, backend::Scheduler& scheduler);
+
+  /// The queue (dead-letter queues included), bucket, table or database named, or null.
+  const QueueEntry* queue(const std::string& name) const;
+  const ObjectEntry* objects(const std::string& name) const;
+  const KvEntry* kv(const std::string& name) const;
+  const Binding* database(const std::string& name) const;
+
+  const std::map<std::string, QueueEntry>& queues() const { return queues_; }
+  const std::map<std::string, ObjectEntry>& buckets() const { return objects_; }
+  const std::map<std::string, KvEntry>& tables() const { return kv_; }
+  const ProxyConfig& config() const { return *config_; }
+
+private:
+  const ProxyConfig* config_ = nullptr;
+  std::map<std::string, QueueEntry> queues_;
+  std::map<std::string, ObjectEntry> objects_;
+  std::map<std::string, KvEntry> kv_;
+};
+
+} // namespace exoflow::proxy

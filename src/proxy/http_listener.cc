@@ -1,0 +1,212 @@
+// The HttpServer: io_context and thread pool, the acceptor with its connection limit, signals,
+// and the drain. Sessions are in http_session.cc.
+#include <utility>
+
+#include <csignal>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "proxy/asio_scheduler.h"
+#include "proxy/http_server.h"
+#include "proxy/http_session.h"
+
+namespace exoflow::proxy {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+
+struct HttpServer::Impl {
+  explicit Impl(ServerOptions opts) : options(opts) {}
+
+  void accept();
+  void onAccept(error_code ec, tcp::socket socket);
+  void beginDrain();
+  void sessionEnded(const void* session);
+  template <typename Fn> void forEachSession(Fn fn);
+
+  ServerOptions options;
+  std::shared_ptr<ServerShared> shared = std::make_shared<ServerShared>();
+  // Declared before the io_context: sessions destroyed with its pending handlers still
+  // report their end here.
+  std::mutex sessions_mutex;
+  std::unordered_map<const void*, std::weak_ptr<Session>> sessions;
+  std::atomic<bool> drain_started{false};
+
+  net::io_context context;
+  AsioScheduler scheduler{context};
+  net::strand<net::io_context::executor_type> strand = net::make_strand(context);
+  tcp::acceptor acceptor{strand};
+  net::signal_set signals{context, SIGINT, SIGTERM};
+  net::steady_timer drain_timer{strand};
+  net::steady_timer retry_timer{strand};
+};
+
+template <typename Fn> void HttpServer::Impl::forEachSession(Fn fn) {
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(sessions_mutex);
+    for (auto& [key, weak] : sessions) {
+      if (auto session = weak.lock()) live.push_back(std::move(session));
+    }
+  }
+  for (auto& session : live)
+    fn(session);
+}
+
+void HttpServer::Impl::accept() {
+  acceptor.async_accept(net::make_strand(context), [this](error_code ec, tcp::socket socket) {
+    onAccept(ec, std::move(socket));
+  });
+}
+
+void HttpServer::Impl::onAccept(error_code ec, tcp::socket socket) {
+  if (!acceptor.is_open() || ec == net::error::operation_aborted) return;
+  if (ec) {
+    // Out of file descriptors and the like: wait a little instead of spinning.
+    spdlog::warn("accept failed: {}", ec.message());
+    retry_timer.expires_after(std::chrono::milliseconds(100));
+    retry_timer.async_wait([this](error_code wait_ec) {
+      if (!wait_ec && acceptor.is_open()) accept();
+    });
+    return;
+  }
+  if (shared->draining.load() || shared->connections.load() >= options.limits.max_connections) {
+    // Over the limit: close at once, so the client learns it now rather than after a timeout.
+    error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+  } else {
+    shared->connections.fetch_add(1);
+    auto session = std::make_shared<Session>(std::move(socket), shared);
+    {
+      std::lock_guard lock(sessions_mutex);
+      sessions.emplace(session.get(), session);
+    }
+    session->start();
+  }
+  accept();
+}
+
+void HttpServer::Impl::beginDrain() {
+  if (drain_started.exchange(true)) return;
+  shared->draining.store(true);
+  net::post(strand, [this] {
+    spdlog::info("draining: no new connections; finishing {} open ones",
+                 shared->connections.load());
+    error_code ignored;
+    acceptor.close(ignored);
+    signals.cancel(ignored);
+    retry_timer.cancel();
+    forEachSession([](const std::shared_ptr<Session>& session) {
+      net::post(session->executor(), [session] { session->drain(); });
+    });
+    if (shared->connections.load() == 0) {
+      context.stop();
+      return;
+    }
+    drain_timer.expires_after(options.drain_timeout);
+    drain_timer.async_wait([this](error_code ec) {
+      if (ec) return;
+      spdlog::warn("drain timed out; closing {} connections", shared->connections.load());
+      forEachSession([](const std::shared_ptr<Session>& session) {
+        net::post(session->executor(), [session] { session->forceClose(); });
+      });
+      context.stop();
+    });
+  });
+}
+
+void HttpServer::Impl::sessionEnded(const void* session) {
+  {
+    std::lock_guard lock(sessions_mutex);
+    sessions.erase(session);
+  }
+  if (shared->draining.load() && shared->connections.load() == 0) {
+    net::post(strand, [this] {
+      drain_timer.cancel();
+      context.stop();
+    });
+  }
+}
+
+HttpServer::HttpServer(ServerOptions options) : impl_(std::make_unique<Impl>(options)) {
+  impl_->shared->limits = impl_->options.limits;
+  Impl* impl = impl_.get();
+  impl_->shared->on_session_end = [impl](const void* session) { impl->sessionEnded(session); };
+}
+
+HttpServer::~HttpServer() = default;
+
+backend::Scheduler& HttpServer::scheduler() {
+  return impl_->scheduler;
+}
+
+Result<ListenAddress> HttpServer::listen(const ListenAddress& address) {
+  error_code ec;
+  const net::ip::address ip = net::ip::make_address(address.host, ec);
+  if (ec) {
+    // A host name: resolve it once, now.
+    tcp::resolver resolver(impl_->context);
+    auto results = resolver.resolve(address.host, std::to_string(address.port), ec);
+    if (ec || results.empty()) {
+      return fail(ErrorCode::kUnavailable,
+                  fmt::format("cannot resolve {}: {}", address.host, ec.message()));
+    }
+    return listen(ListenAddress{results.begin()->endpoint().address().to_string(), address.port});
+  }
+  const tcp::endpoint endpoint(ip, static_cast<unsigned short>(address.port));
+  tcp::acceptor& acceptor = impl_->acceptor;
+  auto failed = [&](std::string_view what) {
+    error_code ignored;
+    acceptor.close(ignored);
+    return fail(ErrorCode::kUnavailable,
+                fmt::format("cannot {} {}:{}: {}", what, address.host, address.port, ec.message()));
+  };
+  if (acceptor.open(endpoint.protocol(), ec)) return failed("open");
+  if (acceptor.set_option(net::socket_base::reuse_address(true), ec)) return failed("configure");
+  if (acceptor.bind(endpoint, ec)) return failed("bind");
+  if (acceptor.listen(net::socket_base::max_listen_connections, ec)) return failed("listen on");
+  const tcp::endpoint bound = acceptor.local_endpoint(ec);
+  if (ec) return failed("inspect");
+  return ListenAddress{bound.address().to_string(), bound.port()};
+}
+
+void HttpServer::run(Handler& handler) {
+  Impl& impl = *impl_;
+  impl.shared->handler = &handler;
+  impl.signals.async_wait([&impl](error_code ec, int signal) {
+    if (ec) return;
+    spdlog::info("received signal {}", signal);
+    impl.beginDrain();
+  });
+  net::post(impl.strand, [&impl] { impl.accept(); });
+  unsigned threads = impl.options.threads;
+  if (threads == 0) threads = std::max(1U, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  pool.reserve(threads - 1);
+  for (unsigned i = 1; i < threads; ++i) {
+    pool.emplace_back([&impl] { impl.context.run(); });
+  }
+  impl.context.run();
+  for (std::thread& t : pool)
+    t.join();
+  spdlog::info("stopped");
+}
+
+void HttpServer::stop() {
+  impl_->beginDrain();
+}
+
+} // namespace exoflow::proxy

@@ -1,0 +1,112 @@
+#pragma once
+// Internal to the HTTP server: one client connection. Reads requests one after another
+// (keep-alive), asks the Handler for a Plan, reads or streams the body, writes the response,
+// and enforces the limits and timeouts. Everything runs on the connection's strand.
+
+#include <utility>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include "proxy/config.h"
+#include "proxy/http_types.h"
+
+namespace exoflow::proxy {
+
+/// Shared by the listener and its sessions: the limits, the handler and the live count.
+struct ServerShared {
+  Limits limits;
+  Handler* handler = nullptr;
+  std::atomic<int> connections{0};
+  std::atomic<bool> draining{false};
+  /// Called (from any thread, from the session's destructor) whenever a session ends.
+  std::function<void(const void* session)> on_session_end;
+};
+
+/// A unique id for a request: a random prefix per process and a counter.
+std::string newRequestId();
+
+class Session : public std::enable_shared_from_this<Session> {
+public:
+  /// Takes a connected socket; the caller has already counted it in `shared.connections`.
+  Session(boost::asio::ip::tcp::socket socket, std::shared_ptr<ServerShared> shared);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  /// Starts reading the first request.
+  void start();
+  /// Drain: an idle connection closes now, a busy one after its current response.
+  void drain();
+  /// Closes the connection whatever it is doing (the end of a drain that took too long).
+  void forceClose();
+  /// The connection's strand: drain() and forceClose() must run on it.
+  boost::beast::tcp_stream::executor_type executor() { return stream_.get_executor(); }
+
+private:
+  using Parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
+  enum class State { kIdle, kReadingHead, kBusy, kClosing };
+
+  void readRequest();
+  void onIdleData(boost::beast::error_code ec, std::size_t bytes);
+  void readHead();
+  void onHead(boost::beast::error_code ec);
+  void dispatch();
+  void sendContinue();
+  void readBody();
+  void onBody(boost::beast::error_code ec);
+  void bodyComplete();
+  void discardBody();
+  void onDiscard(boost::beast::error_code ec);
+
+  /// A Respond that posts the response back to this session's strand, at most once.
+  Respond responder();
+  void writeResponse(Response response);
+  void onWritten(boost::beast::error_code ec);
+  void streamNext();
+  void onStreamChunk(Result<std::string> chunk);
+  void finishResponse();
+
+  /// Writes an error the HTTP layer found and closes the connection afterwards.
+  void failRequest(ErrorCode code, std::string message);
+  /// Shuts down sending, reads what the client still sends for a moment, then closes, so a
+  /// response is not lost to a reset.
+  void lingeringClose();
+  void lingerRead();
+  void close();
+
+  boost::beast::tcp_stream stream_;
+  std::shared_ptr<ServerShared> shared_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<Parser> parser_;
+  State state_ = State::kIdle;
+  bool first_request_ = true;
+  bool keep_alive_ = true;
+  bool drain_requested_ = false;
+
+  RequestHead head_;
+  Plan plan_;
+  std::uint64_t body_limit_ = 0;
+  std::uint64_t body_received_ = 0;
+  std::string body_;           ///< the buffered body
+  std::string chunk_;          ///< the read buffer of buffer_body
+  std::uint64_t lingered_ = 0; ///< bytes read during a lingering close
+
+  Response response_;
+  std::string response_head_;
+  std::uint64_t streamed_ = 0;
+  std::string stream_chunk_;
+  bool head_written_ = false;
+};
+
+} // namespace exoflow::proxy
