@@ -39,8 +39,12 @@ Prepared prepare(const ProcessSpec& spec) {
   }
   for (const auto& [k, v] : spec.env)
     env[k] = v;
-  for (const auto& [k, v] : env)
-    p.env_storage.push_back(k + "=" + v);
+  for (const auto& [k, v] : env) {
+    std::string entry = k;
+    entry += '=';
+    entry += v;
+    p.env_storage.push_back(std::move(entry));
+  }
   for (auto& e : p.env_storage)
     p.envp.push_back(e.data());
   p.envp.push_back(nullptr);
@@ -55,7 +59,7 @@ std::string resolve(const std::string& program) {
   std::size_t start = 0;
   while (start <= dirs.size()) {
     const std::size_t end = std::min(dirs.find(':', start), dirs.size());
-    const std::string candidate = dirs.substr(start, end - start) + "/" + program;
+    std::string candidate = dirs.substr(start, end - start) + "/" + program;
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
     start = end + 1;
   }
