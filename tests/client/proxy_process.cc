@@ -1,14 +1,8 @@
 #include "client/proxy_process.h"
 
-#include <chrono>
+#include <csignal>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace exoflow::client::testing {
@@ -38,22 +32,6 @@ constexpr const char* kBindings = R"(bindings:
     backends: [{type: local.sqlite}]
 )";
 
-// Reads the first line of `fd` within the deadline; false on EOF or timeout.
-bool readFirstLine(int fd, std::string& line) {
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(kStartTimeoutMs);
-  char c = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd pfd{fd, POLLIN, 0};
-    if (::poll(&pfd, 1, 100) <= 0) continue;
-    const ssize_t n = ::read(fd, &c, 1);
-    if (n <= 0) return false;
-    if (c == '\n') return true;
-    line += c;
-  }
-  return false;
-}
-
 } // namespace
 
 std::string proxyBinary() {
@@ -69,7 +47,6 @@ std::string proxyBinary() {
 
 std::unique_ptr<ProxyProcess> ProxyProcess::start(const std::string& extra_config,
                                                   std::string& error) {
-  const std::string binary = proxyBinary();
   std::unique_ptr<ProxyProcess> proxy(new ProxyProcess());
   std::string pattern = (std::filesystem::temp_directory_path() / "exoclient-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) {
@@ -77,77 +54,27 @@ std::unique_ptr<ProxyProcess> ProxyProcess::start(const std::string& extra_confi
     return nullptr;
   }
   proxy->dir_ = pattern;
-  {
-    std::ofstream config(proxy->dir_ / "proxy.yaml");
-    config << "listen: 127.0.0.1:0\nidentity: {cloud: local}\ntoken: " << kProxyToken
-           << "\ndata_dir: data\n"
-           << extra_config << (extra_config.empty() ? "" : "\n") << kBindings;
-  }
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) {
-    error = "pipe failed";
+  std::string config = "listen: 127.0.0.1:0\nidentity: {cloud: local}\ntoken: ";
+  config += kProxyToken;
+  config += "\ndata_dir: data\n";
+  if (!extra_config.empty()) config += extra_config + "\n";
+  config += kBindings;
+  proxy->runner_ = std::make_unique<testsupport::ProxyRunner>(
+      testsupport::ProxyLaunch{proxyBinary(), proxy->dir_, config, {}, kStartTimeoutMs});
+  if (!proxy->runner_->started()) {
+    error = "exo-proxy did not start (first line '" + proxy->runner_->firstLine() +
+            "'): " + proxy->log();
     return nullptr;
   }
-  const std::string config_path = (proxy->dir_ / "proxy.yaml").string();
-  const std::string log_path = (proxy->dir_ / "proxy.log").string();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out[1], STDOUT_FILENO);
-    const int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (log >= 0) ::dup2(log, STDERR_FILENO);
-    if (::chdir(proxy->dir_.c_str()) != 0) ::_exit(126);
-    ::execl(binary.c_str(), binary.c_str(), "--config", config_path.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  proxy->pid_ = pid;
-  proxy->stdout_fd_ = out[0];
-  std::string line;
-  if (pid < 0 || !readFirstLine(out[0], line)) {
-    error = "exo-proxy did not print its address: " + proxy->log();
-    return nullptr;
-  }
-  constexpr std::string_view kPrefix = "listening on ";
-  if (line.rfind(kPrefix, 0) != 0) {
-    error = "unexpected first line '" + line + "': " + proxy->log();
-    return nullptr;
-  }
-  proxy->endpoint_ = "http://" + line.substr(kPrefix.size());
-  // Keep reading stdout so the proxy never blocks on a full pipe.
-  proxy->drain_ = std::thread([fd = out[0]] {
-    char buffer[4096];
-    while (::read(fd, buffer, sizeof buffer) > 0) {
-    }
-  });
+  proxy->endpoint_ = "http://" + proxy->runner_->address();
   return proxy;
 }
 
 ProxyProcess::~ProxyProcess() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    bool exited = false;
-    for (int i = 0; i < 100 && !exited; ++i) {
-      exited = ::waitpid(pid_, &status, WNOHANG) == pid_;
-      if (!exited) ::usleep(50'000);
-    }
-    if (!exited) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-    }
-  }
-  if (drain_.joinable()) drain_.join();
-  if (stdout_fd_ >= 0) ::close(stdout_fd_);
+  if (runner_) runner_->stop(SIGTERM, 5'000);
+  runner_.reset();
   std::error_code ec;
   if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
-}
-
-std::string ProxyProcess::log() const {
-  std::ifstream in(dir_ / "proxy.log");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 void ProxyTest::SetUp() {

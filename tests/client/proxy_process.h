@@ -5,13 +5,13 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
-#include <thread>
 
 #include <gtest/gtest.h>
-#include <sys/types.h>
 
 #include "exoflow/client.h"
+#include "support/proxy_runner.h"
 
 namespace exoflow::client::testing {
 
@@ -35,17 +35,15 @@ public:
   /// `http://<address>:<port>`.
   const std::string& endpoint() const { return endpoint_; }
   /// The proxy's stderr so far (for failure messages).
-  std::string log() const;
+  std::string log() const { return runner_->errors(); }
   /// The folder the proxy runs in.
   const std::filesystem::path& dir() const { return dir_; }
 
 private:
   ProxyProcess() = default;
 
-  pid_t pid_ = -1;
-  int stdout_fd_ = -1;
-  std::thread drain_;
   std::filesystem::path dir_;
+  std::unique_ptr<testsupport::ProxyRunner> runner_;
   std::string endpoint_;
 };
 

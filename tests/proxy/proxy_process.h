@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "proxy/http_client.h"
+#include "support/proxy_runner.h"
 
 namespace exoflow::proxy::testing {
 
@@ -30,19 +31,19 @@ public:
   ProxyProcess& operator=(const ProxyProcess&) = delete;
 
   /// True once it printed "listening on"; port() is then the port it chose.
-  bool started() const { return port_ > 0; }
-  int port() const { return port_; }
-  pid_t pid() const { return pid_; }
-  const std::filesystem::path& dir() const { return dir_; }
+  bool started() const { return runner_.started(); }
+  int port() const { return runner_.port(); }
+  pid_t pid() const { return runner_.pid(); }
+  const std::filesystem::path& dir() const { return runner_.dir(); }
   /// The first line it printed on stdout.
-  const std::string& firstLine() const { return first_line_; }
+  const std::string& firstLine() const { return runner_.firstLine(); }
   /// What it wrote to stderr so far.
-  std::string errors() const;
+  std::string errors() const { return runner_.errors(); }
   /// Sends `signal` and waits for the exit; returns the exit code (-1 if killed by a signal or
   /// still running after `timeout_ms`, in which case it is killed).
-  int stop(int signal, int timeout_ms = 30'000);
+  int stop(int signal, int timeout_ms = 30'000) { return runner_.stop(signal, timeout_ms); }
   /// Waits for an exit without signalling; -1 if still running after `timeout_ms`.
-  int wait(int timeout_ms);
+  int wait(int timeout_ms) { return runner_.wait(timeout_ms); }
 
   /// Headers with the bearer token, plus `extra`.
   static Headers auth(Headers extra = {});
@@ -51,11 +52,7 @@ public:
                     Headers extra = {}) const;
 
 private:
-  std::filesystem::path dir_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-  int exit_code_ = -2;
-  std::string first_line_;
+  testsupport::ProxyRunner runner_;
 };
 
 /// A fresh temporary folder named after the running test; removed by the destructor.
