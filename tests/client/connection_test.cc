@@ -9,14 +9,14 @@
 
 #include <gtest/gtest.h>
 
-#include "client/fake_server.h"
 #include "exoflow/client.h"
+#include "support/fake_server.h"
 
 namespace exoflow::client {
 namespace {
 
-using testing::FakeConnection;
-using testing::FakeServer;
+using testsupport::FakeConnection;
+using testsupport::FakeServer;
 using namespace std::chrono_literals;
 
 Client clientFor(const std::string& endpoint, ClientOptions options = {}) {
@@ -30,7 +30,7 @@ Client clientFor(const std::string& endpoint, ClientOptions options = {}) {
 // Serves every request on the connection with a healthy answer until the peer closes.
 void serveAll(FakeConnection& connection, int /*index*/) {
   while (connection.readRequest()) {
-    if (!connection.respondJson(testing::healthyResponse())) return;
+    if (!connection.respondJson(testsupport::healthyResponse())) return;
   }
 }
 
@@ -63,7 +63,7 @@ TEST(ConnectionTest, ZeroIdleConnectionsClosesEachConnection) {
 TEST(ConnectionTest, AnIdleConnectionTheServerClosedIsReplacedTransparently) {
   // Each connection answers one request, then the server closes it while it is idle.
   FakeServer server([](FakeConnection& connection, int) {
-    if (connection.readRequest()) connection.respondJson(testing::healthyResponse());
+    if (connection.readRequest()) connection.respondJson(testsupport::healthyResponse());
   });
   Client client = clientFor(server.endpoint());
   ASSERT_TRUE(client.health());
@@ -80,7 +80,7 @@ TEST(ConnectionTest, AnIdleConnectionTheServerClosedIsReplacedTransparently) {
 void dropSecondRequest(FakeConnection& connection, int index) {
   if (index > 0) return serveAll(connection, index);
   if (!connection.readRequest()) return;
-  connection.respondJson(testing::healthyResponse());
+  connection.respondJson(testsupport::healthyResponse());
   connection.readRequest();
   connection.close();
 }
@@ -145,7 +145,7 @@ TEST(ConnectionTest, ALongPollWaitsLongerThanTheRequestTimeout) {
 }
 
 TEST(ConnectionTest, ARefusedConnectionIsConnectionFailed) {
-  Client client = clientFor("http://127.0.0.1:" + std::to_string(testing::unusedPort()));
+  Client client = clientFor("http://127.0.0.1:" + std::to_string(testsupport::unusedPort()));
   auto health = client.health();
   ASSERT_FALSE(health);
   EXPECT_EQ(health.error().code, ErrorCode::kConnectionFailed) << describe(health.error());

@@ -1,4 +1,4 @@
-#include "client/fake_server.h"
+#include "support/fake_server.h"
 
 #include <cctype>
 #include <cstring>
@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-namespace exoflow::client::testing {
+namespace exoflow::testsupport {
 namespace {
 
 std::size_t contentLength(const std::string& head) {
@@ -150,4 +150,4 @@ std::string healthyResponse() {
   return R"({"status":"ok"})";
 }
 
-} // namespace exoflow::client::testing
+} // namespace exoflow::testsupport

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-namespace exoflow::client::testing {
+namespace exoflow::testsupport {
 
 /// One request as the fake server read it.
 struct FakeRequest {
@@ -84,4 +84,4 @@ int unusedPort();
 /// The canonical keep-alive answer to /healthz.
 std::string healthyResponse();
 
-} // namespace exoflow::client::testing
+} // namespace exoflow::testsupport
