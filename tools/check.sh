@@ -19,7 +19,11 @@ build=${TIDY_BUILD:-build}
 if [ ! -f "$build/compile_commands.json" ]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
-mapfile -t sources < <(printf '%s\n' "${files[@]}" | grep -E '^src/.*\.cc$')
+# clang-tidy 14 cannot parse C++20 coroutines against libstdc++ 12 (its <coroutine> needs
+# __cpp_impl_coroutine, which clang 14 does not define), so the files built on them are left to
+# g++'s -Werror warnings and the sanitizer run.
+tidy_skip='^src/net/http_client\.cc$'
+mapfile -t sources < <(printf '%s\n' "${files[@]}" | grep -E '^src/.*\.cc$' | grep -Ev "$tidy_skip")
 echo "clang-tidy: ${#sources[@]} files"
 printf '%s\n' "${sources[@]}" |
   xargs -P "$(nproc)" -n 4 clang-tidy -p "$build" --quiet 2>/dev/null

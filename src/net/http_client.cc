@@ -1,0 +1,355 @@
+// The one translation unit of the cloud HTTP client that includes Asio, Beast and OpenSSL.
+// Every request runs as a C++20 coroutine on the client's single I/O thread, so the pool of
+// idle connections needs no lock.
+
+#include "net/http_client.h"
+
+#include <algorithm>
+#include <cctype>
+#include <deque>
+#include <future>
+#include <map>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <fmt/format.h>
+
+namespace exoflow::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+template <typename T> using Awaitable = asio::awaitable<T>;
+using Clock = std::chrono::steady_clock;
+
+/// Idle connections older than this are dropped rather than reused: servers commonly close
+/// keep-alive connections after 60 s, and a request on a half-closed one is wasted.
+constexpr auto kMaxIdle = std::chrono::seconds(50);
+constexpr std::uint32_t kHeaderLimit = 64 * 1024;
+
+struct Endpoint {
+  bool tls = false;
+  std::string host;
+  std::string port;
+  std::string target;
+  std::string key() const { return fmt::format("{}://{}:{}", tls ? "https" : "http", host, port); }
+};
+
+Result<Endpoint> parseUrl(std::string_view url) {
+  Endpoint out;
+  if (url.starts_with("https://")) {
+    out.tls = true;
+    url.remove_prefix(8);
+  } else if (url.starts_with("http://")) {
+    url.remove_prefix(7);
+  } else {
+    return fail(ErrorCode::kInvalidArgument, fmt::format("'{}' is not an http(s) URL", url));
+  }
+  const std::size_t slash = url.find_first_of("/?");
+  std::string_view authority = url.substr(0, slash);
+  out.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
+  if (out.target.front() == '?') out.target.insert(0, "/");
+  if (authority.starts_with('[')) {
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return fail(ErrorCode::kInvalidArgument, "bad host");
+    out.host = std::string(authority.substr(1, close - 1));
+    authority.remove_prefix(close + 1);
+    if (authority.starts_with(':')) out.port = std::string(authority.substr(1));
+  } else {
+    const std::size_t colon = authority.rfind(':');
+    out.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) out.port = std::string(authority.substr(colon + 1));
+  }
+  if (out.host.empty()) {
+    return fail(ErrorCode::kInvalidArgument, fmt::format("no host in '{}'", url));
+  }
+  if (out.port.empty()) out.port = out.tls ? "443" : "80";
+  return out;
+}
+
+/// One connection, plain or TLS.
+struct Connection {
+  explicit Connection(asio::io_context& ioc) : plain(ioc) {}
+  Connection(asio::io_context& ioc, ssl::context& ctx) : plain(ioc), tls(std::in_place, ioc, ctx) {}
+
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : plain; }
+
+  beast::tcp_stream plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+  Clock::time_point idle_since;
+};
+
+/// An attempt's outcome: a response, or an error and whether the connection was found dead
+/// before it carried anything (a pooled connection the server had closed: safe to resend).
+struct Attempt {
+  Result<HttpResponse> result = fail(ErrorCode::kUnavailable, "not sent");
+  bool stale = false;
+  bool keep_alive = false; ///< the connection may carry another request
+};
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool defaultRetryable(const HttpResponse& r) {
+  return r.status == 429 || r.status == 500 || r.status == 502 || r.status == 503 ||
+         r.status == 504;
+}
+
+} // namespace
+
+std::string HttpResponse::header(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lower_name) return value;
+  }
+  return "";
+}
+
+struct HttpClient::Impl {
+  explicit Impl(HttpClientOptions o)
+      : options(std::move(o)), work(asio::make_work_guard(ioc)), ssl_ctx(ssl::context::tls_client),
+        rng(std::random_device{}()) {
+    ssl_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    if (options.verify_tls) {
+      ssl_ctx.set_verify_mode(ssl::verify_peer);
+      beast::error_code ec;
+      if (options.ca_file.empty()) {
+        ssl_ctx.set_default_verify_paths(ec);
+      } else {
+        ssl_ctx.load_verify_file(options.ca_file, ec);
+      }
+      if (ec) ca_error = fmt::format("cannot load CA certificates: {}", ec.message());
+    } else {
+      ssl_ctx.set_verify_mode(ssl::verify_none);
+    }
+    if (!options.retry.retryable) options.retry.retryable = defaultRetryable;
+    thread = std::thread([this] { ioc.run(); });
+  }
+
+  ~Impl() {
+    work.reset();
+    ioc.stop();
+    thread.join();
+  }
+
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  std::unique_ptr<Connection> takeIdle(const std::string& key) {
+    auto& list = idle[key];
+    while (!list.empty()) {
+      std::unique_ptr<Connection> c = std::move(list.back());
+      list.pop_back();
+      if (Clock::now() - c->idle_since < kMaxIdle) return c;
+    }
+    return nullptr;
+  }
+
+  void putIdle(const std::string& key, std::unique_ptr<Connection> c) {
+    auto& list = idle[key];
+    if (list.size() >= options.max_idle_per_endpoint) return;
+    c->idle_since = Clock::now();
+    list.push_back(std::move(c));
+  }
+
+  Awaitable<Result<std::unique_ptr<Connection>>> connect(const Endpoint& endpoint) {
+    beast::error_code ec;
+    tcp::resolver resolver(ioc);
+    const auto results = co_await resolver.async_resolve(
+        endpoint.host, endpoint.port, asio::redirect_error(asio::use_awaitable, ec));
+    const std::string where = fmt::format("{}:{}", endpoint.host, endpoint.port);
+    if (ec) {
+      co_return fail(ErrorCode::kUnavailable,
+                     fmt::format("cannot resolve {}: {}", endpoint.host, ec.message()));
+    }
+    if (endpoint.tls && !ca_error.empty()) co_return fail(ErrorCode::kUnavailable, ca_error);
+    auto c = endpoint.tls ? std::make_unique<Connection>(ioc, ssl_ctx)
+                          : std::make_unique<Connection>(ioc);
+    c->lowest().expires_after(options.connect_timeout);
+    co_await c->lowest().async_connect(results, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      co_return fail(ErrorCode::kUnavailable,
+                     fmt::format("cannot connect to {}: {}", where,
+                                 ec == beast::error::timeout ? "timed out" : ec.message()));
+    }
+    c->lowest().socket().set_option(tcp::no_delay(true), ec);
+    ++opened;
+    if (c->tls) {
+      // SNI, and the certificate must name the host we asked for.
+      if (SSL_set_tlsext_host_name(c->tls->native_handle(), endpoint.host.c_str()) != 1) {
+        co_return fail(ErrorCode::kUnavailable, "cannot set the TLS server name");
+      }
+      if (options.verify_tls) {
+        c->tls->set_verify_callback(ssl::host_name_verification(endpoint.host));
+      }
+      c->lowest().expires_after(options.connect_timeout);
+      co_await c->tls->async_handshake(ssl::stream_base::client,
+                                       asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        co_return fail(ErrorCode::kUnavailable,
+                       fmt::format("TLS handshake with {} failed: {}", where, ec.message()));
+      }
+    }
+    co_return c;
+  }
+
+  template <typename Stream>
+  Awaitable<Attempt> exchange(Stream& stream, Connection& c, const Endpoint& endpoint,
+                              const HttpRequest& request, bool reused) {
+    http::request<http::string_body> req;
+    req.method_string(request.method);
+    req.target(endpoint.target);
+    req.version(11);
+    const bool default_port = endpoint.port == (endpoint.tls ? "443" : "80");
+    req.set(http::field::host, default_port ? endpoint.host : endpoint.host + ":" + endpoint.port);
+    for (const auto& [name, value] : request.headers)
+      req.insert(name, value);
+    req.body() = request.body;
+    if (!request.body.empty() || request.method == "PUT" || request.method == "POST") {
+      req.prepare_payload();
+    }
+    req.keep_alive(true);
+
+    beast::error_code ec;
+    c.lowest().expires_after(options.request_timeout);
+    co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
+    const std::string where = fmt::format("{}:{}", endpoint.host, endpoint.port);
+    if (ec) {
+      co_return Attempt{
+          fail(ErrorCode::kUnavailable, fmt::format("sending to {}: {}", where, ec.message())),
+          reused, false};
+    }
+    http::response_parser<http::string_body> parser;
+    parser.header_limit(kHeaderLimit);
+    parser.body_limit(options.max_response_body);
+    if (request.method == "HEAD") parser.skip(true);
+    const std::size_t read = co_await http::async_read(
+        stream, c.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      const bool nothing =
+          read == 0 && (ec == http::error::end_of_stream || ec == asio::error::eof ||
+                        ec == asio::error::connection_reset || ec == ssl::error::stream_truncated);
+      co_return Attempt{fail(ErrorCode::kUnavailable,
+                             fmt::format("reading from {}: {}", where,
+                                         ec == beast::error::timeout ? "timed out" : ec.message())),
+                        reused && nothing, false};
+    }
+    auto& message = parser.get();
+    HttpResponse out;
+    out.status = static_cast<int>(message.result_int());
+    for (const auto& field : message)
+      out.headers.emplace_back(
+          lower(std::string_view(field.name_string().data(), field.name_string().size())),
+          std::string(field.value()));
+    out.body = std::move(message.body());
+    c.lowest().expires_never();
+    co_return Attempt{std::move(out), false, message.keep_alive()};
+  }
+
+  Awaitable<Attempt> attemptOnce(const Endpoint& endpoint, const HttpRequest& request) {
+    for (int fresh = 0; fresh < 2; ++fresh) {
+      std::unique_ptr<Connection> c = fresh == 0 ? takeIdle(endpoint.key()) : nullptr;
+      const bool reused = c != nullptr;
+      if (!c) {
+        auto connected = co_await connect(endpoint);
+        if (!connected) co_return Attempt{tl::unexpected(connected.error()), false, false};
+        c = std::move(*connected);
+      }
+      // Two statements, not ?: with co_await in both arms (which g++ 12 miscompiles).
+      Attempt a;
+      if (c->tls) {
+        a = co_await exchange(*c->tls, *c, endpoint, request, reused);
+      } else {
+        a = co_await exchange(c->plain, *c, endpoint, request, reused);
+      }
+      if (a.stale) continue; // the server had closed it while idle: once more, on a new one
+      if (a.result && a.keep_alive) putIdle(endpoint.key(), std::move(c));
+      co_return a;
+    }
+    co_return Attempt{fail(ErrorCode::kUnavailable, "connection closed by the server"), false,
+                      false};
+  }
+
+  std::chrono::milliseconds backoff(int attempt) {
+    const auto cap = std::min<std::int64_t>(options.retry.max_delay.count(),
+                                            options.retry.base_delay.count() << (attempt - 1));
+    std::uniform_int_distribution<std::int64_t> jitter(0, std::max<std::int64_t>(cap, 0));
+    return std::chrono::milliseconds(jitter(rng));
+  }
+
+  Awaitable<void> run(HttpRequest request, ResponseHandler done) {
+    auto endpoint = parseUrl(request.url);
+    if (!endpoint) {
+      done(tl::unexpected(endpoint.error()));
+      co_return;
+    }
+    Result<HttpResponse> result = fail(ErrorCode::kUnavailable, "not sent");
+    int attempt = 1;
+    for (;; ++attempt) {
+      Attempt a = co_await attemptOnce(*endpoint, request);
+      result = std::move(a.result);
+      const bool retry = request.idempotent && attempt < options.retry.max_attempts &&
+                         (result ? options.retry.retryable(*result)
+                                 : result.error().code == ErrorCode::kUnavailable);
+      if (!retry) break;
+      asio::steady_timer timer(ioc, backoff(attempt));
+      beast::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (result) result->attempts = attempt;
+    done(std::move(result));
+  }
+
+  HttpClientOptions options;
+  asio::io_context ioc;
+  asio::executor_work_guard<asio::io_context::executor_type> work;
+  ssl::context ssl_ctx;
+  std::string ca_error;
+  std::mt19937_64 rng;
+  std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+  std::atomic<std::size_t> opened{0};
+  std::thread thread;
+};
+
+HttpClient::HttpClient(HttpClientOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+HttpClient::~HttpClient() = default;
+
+void HttpClient::send(HttpRequest request, ResponseHandler done) {
+  asio::co_spawn(impl_->ioc, impl_->run(std::move(request), std::move(done)), asio::detached);
+}
+
+Result<HttpResponse> HttpClient::sendAndWait(HttpRequest request) {
+  std::promise<Result<HttpResponse>> promise;
+  auto future = promise.get_future();
+  send(std::move(request), [&promise](Result<HttpResponse> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+std::size_t HttpClient::connectionsOpened() const {
+  return impl_->opened.load();
+}
+
+} // namespace exoflow::net

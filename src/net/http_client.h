@@ -1,0 +1,87 @@
+#pragma once
+// The asynchronous HTTP(S) client the cloud backends talk to their services with: one I/O
+// thread, a pool of keep-alive connections per endpoint, TLS with certificate and host name
+// verification (OpenSSL, the system's CA store or a given file), connect and request timeouts,
+// and retries with exponential back-off and full jitter for throttling, 5xx answers and
+// connection failures, on idempotent calls only. Beast stays inside http_client.cc.
+
+#include <utility>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+
+namespace exoflow::net {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url; ///< http://host[:port]/path?query or https://...
+  Headers headers; ///< Host, Content-Length and Connection are added by the client
+  std::string body;
+  /// Safe to send twice: only then are failures and retryable answers retried.
+  bool idempotent = false;
+};
+
+struct HttpResponse {
+  int status = 0;
+  Headers headers; ///< names lower-cased
+  std::string body;
+  int attempts = 1; ///< how many times the request was sent
+  /// The first header named `lower_name`, or "".
+  std::string header(std::string_view lower_name) const;
+};
+
+struct RetryPolicy {
+  int max_attempts = 4; ///< including the first
+  std::chrono::milliseconds base_delay{50};
+  std::chrono::milliseconds max_delay{2000};
+  /// Whether an answer should be retried (when the request is idempotent). The default
+  /// retries 429, 500, 502, 503 and 504; services that signal throttling in a 400 body
+  /// (SQS, DynamoDB) pass their own.
+  std::function<bool(const HttpResponse&)> retryable;
+};
+
+struct HttpClientOptions {
+  std::chrono::milliseconds connect_timeout{3000};
+  std::chrono::milliseconds request_timeout{30000}; ///< per attempt, connect included
+  std::size_t max_idle_per_endpoint = 32;
+  std::size_t max_response_body = std::size_t{64} << 20;
+  bool verify_tls = true;
+  std::string ca_file; ///< PEM bundle; empty: the system's default store
+  RetryPolicy retry;
+};
+
+/// kUnavailable for connection failures, timeouts and TLS failures (with the reason);
+/// a response of any status otherwise (the caller maps service errors).
+using ResponseHandler = std::function<void(Result<HttpResponse>)>;
+
+class HttpClient {
+public:
+  explicit HttpClient(HttpClientOptions options = {});
+  /// Stops the I/O thread; requests still in flight are abandoned (their handlers never run),
+  /// so owners drain their calls first.
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  /// Sends `request`; `done` runs once, on the client's I/O thread (keep it short).
+  void send(HttpRequest request, ResponseHandler done);
+  /// Sends and waits (for tools and tests; never on the I/O thread).
+  Result<HttpResponse> sendAndWait(HttpRequest request);
+
+  /// Connections opened so far (pool reuse shows as fewer connections than requests).
+  std::size_t connectionsOpened() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace exoflow::net
