@@ -83,6 +83,13 @@ Result<Endpoint> parseUrl(std::string_view url) {
   return out;
 }
 
+std::string hostHeader(const Endpoint& endpoint) {
+  const bool default_port = endpoint.port == (endpoint.tls ? "443" : "80");
+  const bool ipv6 = endpoint.host.find(':') != std::string::npos;
+  const std::string host = ipv6 ? "[" + endpoint.host + "]" : endpoint.host;
+  return default_port ? host : host + ":" + endpoint.port;
+}
+
 /// One connection, plain or TLS.
 struct Connection {
   explicit Connection(asio::io_context& ioc) : plain(ioc) {}
@@ -221,10 +228,10 @@ struct HttpClient::Impl {
     req.method_string(request.method);
     req.target(endpoint.target);
     req.version(11);
-    const bool default_port = endpoint.port == (endpoint.tls ? "443" : "80");
-    req.set(http::field::host, default_port ? endpoint.host : endpoint.host + ":" + endpoint.port);
     for (const auto& [name, value] : request.headers)
       req.insert(name, value);
+    // A signed request carries the Host it signed; otherwise the URL's.
+    if (req.find(http::field::host) == req.end()) req.set(http::field::host, hostHeader(endpoint));
     req.body() = request.body;
     if (!request.body.empty() || request.method == "PUT" || request.method == "POST") {
       req.prepare_payload();
@@ -331,6 +338,11 @@ struct HttpClient::Impl {
   std::atomic<std::size_t> opened{0};
   std::thread thread;
 };
+
+std::string hostHeader(std::string_view url) {
+  auto endpoint = parseUrl(url);
+  return endpoint ? hostHeader(*endpoint) : std::string();
+}
 
 HttpClient::HttpClient(HttpClientOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {}

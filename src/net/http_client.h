@@ -23,7 +23,9 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 struct HttpRequest {
   std::string method = "GET";
   std::string url; ///< http://host[:port]/path?query or https://...
-  Headers headers; ///< Host, Content-Length and Connection are added by the client
+  /// Content-Length and Connection are added by the client, and Host when absent (the value
+  /// hostHeader() gives, which is what a signer must sign).
+  Headers headers;
   std::string body;
   /// Safe to send twice: only then are failures and retryable answers retried.
   bool idempotent = false;
@@ -61,6 +63,10 @@ struct HttpClientOptions {
 /// kUnavailable for connection failures, timeouts and TLS failures (with the reason);
 /// a response of any status otherwise (the caller maps service errors).
 using ResponseHandler = std::function<void(Result<HttpResponse>)>;
+
+/// The Host header for `url`: "host", or "host:port" when the port is not the scheme's
+/// default; empty when the URL is not http(s).
+std::string hostHeader(std::string_view url);
 
 class HttpClient {
 public:
