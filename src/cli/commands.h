@@ -14,6 +14,7 @@ void addInitCommand(CLI::App& app, int& exit_code);
 void addValidateCommand(CLI::App& app, int& exit_code);
 void addVersionCommand(CLI::App& app, int& exit_code);
 void addUpCommand(CLI::App& app, int& exit_code);
+void addSynthCommand(CLI::App& app, int& exit_code);
 
 /// The starter manifest `exoflow init` writes, for an app called `name`.
 std::string starterManifest(std::string_view name);

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     addInitCommand(app, exit_code);
     addValidateCommand(app, exit_code);
     addUpCommand(app, exit_code);
+    addSynthCommand(app, exit_code);
     addVersionCommand(app, exit_code);
     app.footer("Run `exoflow COMMAND --help` for a command's options. Docs: docs/cli.md");
     try {
