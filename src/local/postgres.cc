@@ -1,18 +1,11 @@
 #include "local/postgres.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <fstream>
-#include <thread>
 
 #include <fmt/format.h>
-#include <netinet/in.h>
-#include <pwd.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "local/secrets.h"
 
@@ -39,89 +32,6 @@ Result<PostgresInstall> findPostgres() {
   return best;
 }
 
-namespace {
-
-struct RunAs {
-  std::optional<uid_t> uid;
-  std::optional<gid_t> gid;
-};
-
-/// PostgreSQL refuses root; as root we run it as the `postgres` user Debian's package creates.
-Result<RunAs> serverUser() {
-  if (::geteuid() != 0) return RunAs{};
-  const passwd* pw = ::getpwnam("postgres");
-  if (pw == nullptr) {
-    return fail(ErrorCode::kUnavailable,
-                "running as root, and there is no `postgres` user to run PostgreSQL as");
-  }
-  return RunAs{pw->pw_uid, pw->pw_gid};
-}
-
-/// The server user must reach the data directory: every folder above it must let it pass.
-Result<void> checkReachable(const fs::path& dir, const RunAs& as) {
-  if (!as.uid) return {};
-  for (fs::path p = dir.parent_path(); !p.empty(); p = p.parent_path()) {
-    struct stat st {};
-    if (::stat(p.c_str(), &st) == 0) {
-      const bool owner = st.st_uid == *as.uid && (st.st_mode & S_IXUSR) != 0;
-      const bool other = (st.st_mode & S_IXOTH) != 0;
-      if (!owner && !other) {
-        return fail(ErrorCode::kPermissionDenied,
-                    fmt::format("PostgreSQL runs as the `postgres` user, which cannot enter {}; "
-                                "run `chmod o+x {}` or keep the project elsewhere",
-                                p.string(), p.string()));
-      }
-    }
-    if (p == p.root_path()) break;
-  }
-  return {};
-}
-
-Result<void> chownTree(const fs::path& dir, const RunAs& as) {
-  if (!as.uid) return {};
-  if (::chown(dir.c_str(), *as.uid, *as.gid) != 0) {
-    return fail(ErrorCode::kInternal,
-                fmt::format("chown {}: {}", dir.string(), std::strerror(errno)));
-  }
-  return {};
-}
-
-int freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
-/// Runs a short helper (initdb, psql) to completion, its output through the pump.
-Result<void> runToEnd(ProcessSpec spec, LogPump& pump) {
-  auto process = Process::start(spec);
-  if (!process) return tl::unexpected(process.error());
-  pump.add(*process);
-  while (process->running()) {
-    pump.pumpOnce(100);
-    process->tryReap();
-  }
-  pump.drain(*process);
-  const int status = *process->exitStatus();
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return fail(ErrorCode::kInternal,
-                fmt::format("{} {}", spec.argv[0], describeWaitStatus(status)));
-  }
-  return {};
-}
-
-} // namespace
-
 std::string databaseName(const std::string& service) {
   std::string name = service;
   std::replace(name.begin(), name.end(), '-', '_');
@@ -135,25 +45,21 @@ std::string postgresUrl(const PostgresServer& server, const std::string& databas
 
 Result<PostgresServer> startPostgres(const PostgresInstall& install, const fs::path& state_dir,
                                      const std::vector<std::string>& databases, LogPump& pump) {
-  auto as = serverUser();
+  // PostgreSQL refuses root; as root we run it as the `postgres` user Debian's package creates.
+  auto as = serverUser("postgres", "PostgreSQL");
   if (!as) return tl::unexpected(as.error());
   const fs::path root = fs::absolute(state_dir / "postgres");
   const fs::path data = root / "data";
-  // A Unix socket's path is limited to 107 bytes; a deep project folder would exceed it, so
-  // the socket then lives in a short folder of its own under /tmp.
-  fs::path sockets = root / "run";
-  if (sockets.string().size() + std::string_view("/.s.PGSQL.65535").size() >= 100) {
-    sockets = fs::path("/tmp") /
-              fmt::format("exoflow-pg-{:016x}", std::hash<std::string>{}(root.string()));
-  }
+  // A deep project folder would not fit a socket's path: the socket then goes under /tmp.
+  const fs::path sockets = socketFolder(root / "run", ".s.PGSQL.65535", "pg");
   std::error_code ec;
   fs::create_directories(root, ec);
   if (!ec) fs::create_directories(sockets, ec);
   if (ec)
     return fail(ErrorCode::kInternal, fmt::format("create {}: {}", sockets.string(), ec.message()));
-  if (auto ok = checkReachable(root, *as); !ok) return tl::unexpected(ok.error());
+  if (auto ok = checkReachable(root, *as, "PostgreSQL"); !ok) return tl::unexpected(ok.error());
   for (const fs::path& dir : {root, sockets}) {
-    if (auto ok = chownTree(dir, *as); !ok) return tl::unexpected(ok.error());
+    if (auto ok = chownTo(dir, *as); !ok) return tl::unexpected(ok.error());
   }
   ::chmod(root.c_str(), 0700);
 
@@ -169,7 +75,7 @@ Result<PostgresServer> startPostgres(const PostgresInstall& install, const fs::p
              fmt::format("initialising PostgreSQL {} in {}", install.major, data.string()));
     const fs::path pwfile = root / "pwfile";
     std::ofstream(pwfile) << server.password << "\n";
-    if (auto ok = chownTree(pwfile, *as); !ok) return tl::unexpected(ok.error());
+    if (auto ok = chownTo(pwfile, *as); !ok) return tl::unexpected(ok.error());
     ProcessSpec init{"initdb",
                      {(install.bin_dir / "initdb").string(), "-D", data.string(), "-U", server.user,
                       "--pwfile", pwfile.string(), "--auth-local=trust",
@@ -197,25 +103,17 @@ Result<PostgresServer> startPostgres(const PostgresInstall& install, const fs::p
   server.process = std::move(*process);
   pump.add(server.process);
 
-  // Ready when the server writes its socket's lock file and pg_isready agrees.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  bool ready = false;
-  bool up = false;
-  pump.watch(server.process, [&up](const std::string& line) {
-    if (line.find("ready to accept connections") == std::string::npos) return false;
-    up = true;
-    return true;
-  });
-  while (!up && std::chrono::steady_clock::now() < deadline) {
-    pump.pumpOnce(200);
-    if (server.process.tryReap()) {
-      pump.drain(server.process);
-      return fail(ErrorCode::kUnavailable,
-                  "PostgreSQL " + describeWaitStatus(*server.process.exitStatus()));
-    }
+  auto ready = waitForLine(
+      server.process, pump,
+      [](const std::string& line) {
+        return line.find("ready to accept connections") != std::string::npos;
+      },
+      std::chrono::seconds(60), "PostgreSQL");
+  if (!ready) {
+    server.process.stop(SIGINT, std::chrono::seconds(30));
+    pump.drain(server.process);
+    return tl::unexpected(ready.error());
   }
-  ready = up;
-  if (!ready) return fail(ErrorCode::kUnavailable, "PostgreSQL did not start within 60 s");
 
   // CREATE DATABASE cannot run in a function or DO block; psql's \gexec runs it only for the
   // databases that are missing. psql runs as us: root may use the socket, and the file.

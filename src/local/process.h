@@ -1,13 +1,16 @@
 #pragma once
 // Child processes for the local runtime: started with their output on a pipe, in their own
 // process group (so a signal reaches a shell and everything it started), optionally as another
-// user (PostgreSQL refuses to run as root).
+// user (PostgreSQL and MariaDB refuse to run as root). Below them, the helpers that the private
+// database servers share: whom to run as, a free port, a socket folder, running a tool.
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <sys/types.h>
@@ -66,5 +69,51 @@ private:
 
 /// "exited with status 3", "killed by signal 9 (Killed)".
 std::string describeWaitStatus(int status);
+
+class LogPump;
+
+/// Whom a database server runs as: ourselves, or (when we are root) an unprivileged system user.
+struct RunAs {
+  std::string user;         ///< the user's name; empty when we run it as ourselves
+  std::optional<uid_t> uid; ///< set only when we are root
+  std::optional<gid_t> gid;
+};
+
+/// Ourselves when we are not root; as root, the system `user`, or an error naming `server` when
+/// there is no such user.
+Result<RunAs> serverUser(const std::string& user, const std::string& server);
+
+/// The server's user must reach `dir`: every folder above it must let that user pass. The
+/// error names `server` and the folder, with the `chmod` that fixes it.
+Result<void> checkReachable(const std::filesystem::path& dir, const RunAs& as,
+                            const std::string& server);
+
+/// Gives `path` (not what is below it) to the server's user; nothing when we run as ourselves.
+Result<void> chownTo(const std::filesystem::path& path, const RunAs& as);
+
+/// A TCP port on 127.0.0.1 that was free a moment ago; 0 when none could be found.
+int freePort();
+
+/// Where a server's Unix socket `socket_name` goes: `preferred` when the socket's path fits the
+/// 107 bytes the kernel allows (with room to spare), else a short folder of its own,
+/// /tmp/exoflow-<tag>-<hash of preferred>, the same for the same `preferred` on every run.
+std::filesystem::path socketFolder(const std::filesystem::path& preferred,
+                                   std::string_view socket_name, std::string_view tag);
+
+/// Runs a short tool to completion and returns what it printed; an error, with that output,
+/// unless it exits with 0.
+Result<std::string> runForOutput(const ProcessSpec& spec);
+
+/// Runs a short tool (initdb, mariadb-install-db, psql) to completion, its output through
+/// `pump`; an error unless it exits with 0.
+Result<void> runToEnd(const ProcessSpec& spec, LogPump& pump);
+
+/// Waits up to `timeout` until `process`, whose output `pump` streams, prints a line for which
+/// `ready` returns true; `ready` is not called once this returns. When the process exits first
+/// or the time runs out, the error names it `what` and quotes the last lines of its log; a
+/// process that is still running is left to the caller to stop.
+Result<void> waitForLine(Process& process, LogPump& pump,
+                         std::function<bool(const std::string&)> ready,
+                         std::chrono::seconds timeout, const std::string& what);
 
 } // namespace exoflow::local

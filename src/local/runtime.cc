@@ -1,17 +1,20 @@
 #include "local/runtime.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <optional>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "local/log_pump.h"
+#include "local/mariadb.h"
 #include "local/postgres.h"
 #include "local/proxy_config.h"
 #include "local/secrets.h"
@@ -26,6 +29,7 @@ namespace {
 constexpr auto kAppGrace = std::chrono::seconds(10);
 constexpr auto kProxyGrace = std::chrono::seconds(15);
 constexpr auto kPostgresGrace = std::chrono::seconds(30);
+constexpr auto kMariadbGrace = std::chrono::seconds(30);
 
 /// Blocks SIGINT and SIGTERM and returns a descriptor that becomes readable when one arrives.
 int signalDescriptor() {
@@ -46,9 +50,19 @@ int readSignal(int fd) {
 /// The parts that run, in start order; stopped in reverse.
 struct Running {
   std::optional<PostgresServer> postgres;
+  std::optional<MariadbServer> mariadb;
   std::optional<Process> proxy;
   std::optional<Process> app;
+  std::map<std::string, std::string> database_urls; ///< by service: its EXO_DB_<NAME>_URL
 };
+
+/// A socket folder of its own under /tmp (see socketFolder) goes once its server has stopped and
+/// left it empty; the one in .exoflow/ stays.
+void removeShortSocketFolder(const fs::path& dir) {
+  if (dir.parent_path() != "/tmp") return;
+  std::error_code ec;
+  fs::remove(dir, ec);
+}
 
 void stopAll(Running& r, LogPump& pump) {
   if (r.app && r.app->running()) {
@@ -61,50 +75,122 @@ void stopAll(Running& r, LogPump& pump) {
     r.proxy->stop(SIGTERM, kProxyGrace);
   }
   if (r.proxy) pump.drain(*r.proxy);
-  if (r.postgres && r.postgres->process.running()) {
+  // The database servers shut down side by side: both are told first, then waited for.
+  const bool postgres = r.postgres && r.postgres->process.running();
+  const bool mariadb = r.mariadb && r.mariadb->process.running();
+  if (postgres) {
     pump.say("exoflow", "stopping PostgreSQL");
-    r.postgres->process.stop(SIGINT, kPostgresGrace); // SIGINT: PostgreSQL's fast shutdown
+    r.postgres->process.signal(SIGINT); // SIGINT: PostgreSQL's fast shutdown
   }
-  if (r.postgres) pump.drain(r.postgres->process);
+  if (mariadb) {
+    pump.say("exoflow", "stopping MariaDB");
+    r.mariadb->process.signal(SIGTERM);
+  }
+  if (postgres) r.postgres->process.stop(SIGINT, kPostgresGrace);
+  if (r.postgres) {
+    pump.drain(r.postgres->process);
+    removeShortSocketFolder(r.postgres->socket_dir);
+  }
+  if (mariadb) r.mariadb->process.stop(SIGTERM, kMariadbGrace);
+  if (r.mariadb) {
+    pump.drain(r.mariadb->process);
+    removeShortSocketFolder(r.mariadb->socket_dir);
+  }
 }
 
-/// Starts PostgreSQL when the app has postgres databases; fills in their connection details.
-Result<void> startDatabases(const model::App& app, const fs::path& state, Running& running,
-                            std::map<std::string, LocalDatabase>& databases, LogPump& pump) {
-  std::vector<std::string> names;
+/// The database services of `engine`, in manifest order.
+std::vector<const model::Service*> databasesOf(const model::App& app, model::DbEngine engine) {
+  std::vector<const model::Service*> found;
   for (const model::Service& s : app.services) {
     const auto* db = std::get_if<model::DatabaseSpec>(&s.spec);
-    if (db == nullptr) continue;
-    if (db->engine == model::DbEngine::kMysql) {
-      return fail(ErrorCode::kUnavailable,
-                  fmt::format("service {}: mysql databases are not available in `exoflow up` "
-                              "yet; use engine: postgres locally",
-                              s.name));
-    }
-    names.push_back(databaseName(s.name));
+    if (db != nullptr && db->engine == engine) found.push_back(&s);
   }
-  if (names.empty()) return {};
+  return found;
+}
+
+std::vector<std::string> databaseNames(const std::vector<const model::Service*>& services) {
+  std::vector<std::string> names;
+  names.reserve(services.size());
+  for (const model::Service* s : services)
+    names.push_back(databaseName(s->name));
+  return names;
+}
+
+const std::string& versionOf(const model::Service& s) {
+  return std::get<model::DatabaseSpec>(s.spec).version;
+}
+
+Result<void> startPostgresFor(const std::vector<const model::Service*>& services,
+                              const fs::path& state, Running& running,
+                              std::map<std::string, LocalDatabase>& databases, LogPump& pump) {
   auto install = findPostgres();
   if (!install) return tl::unexpected(install.error());
-  for (const model::Service& s : app.services) {
-    const auto* db = std::get_if<model::DatabaseSpec>(&s.spec);
-    if (db != nullptr && db->version != std::to_string(install->major)) {
+  for (const model::Service* s : services) {
+    if (versionOf(*s) != std::to_string(install->major)) {
       pump.say("exoflow", fmt::format("service {} asks for PostgreSQL {}; running the installed "
                                       "PostgreSQL {} locally",
-                                      s.name, db->version, install->major));
+                                      s->name, versionOf(*s), install->major));
     }
   }
-  auto server = startPostgres(*install, state, names, pump);
+  auto server = startPostgres(*install, state, databaseNames(services), pump);
   if (!server) return tl::unexpected(server.error());
   running.postgres = std::move(*server);
-  for (const model::Service& s : app.services) {
-    if (!std::holds_alternative<model::DatabaseSpec>(s.spec)) continue;
-    databases[s.name] = LocalDatabase{"postgres",
-                                      "127.0.0.1",
-                                      running.postgres->port,
-                                      databaseName(s.name),
-                                      running.postgres->user,
-                                      running.postgres->password};
+  for (const model::Service* s : services) {
+    running.database_urls[s->name] = postgresUrl(*running.postgres, databaseName(s->name));
+    databases[s->name] = LocalDatabase{"postgres",
+                                       "127.0.0.1",
+                                       running.postgres->port,
+                                       databaseName(s->name),
+                                       running.postgres->user,
+                                       running.postgres->password};
+  }
+  return {};
+}
+
+/// MySQL itself is not packaged for Debian; its drop-in replacement MariaDB serves `mysql`
+/// databases locally, and `up` says so once.
+Result<void> startMariadbFor(const std::vector<const model::Service*>& services,
+                             const fs::path& state, Running& running,
+                             std::map<std::string, LocalDatabase>& databases, LogPump& pump) {
+  auto install = findMariadb(mariadbSearchPath());
+  if (!install) return tl::unexpected(install.error());
+  std::vector<std::string> asked;
+  for (const model::Service* s : services) {
+    if (std::find(asked.begin(), asked.end(), versionOf(*s)) == asked.end()) {
+      asked.push_back(versionOf(*s));
+    }
+  }
+  pump.say("exoflow",
+           fmt::format("the manifest asks for MySQL {}; locally, mysql databases run "
+                       "on MariaDB {}",
+                       fmt::join(asked, " and "),
+                       install->version.empty() ? "(version unknown)" : install->version));
+  auto server = startMariadb(*install, state, databaseNames(services), pump);
+  if (!server) return tl::unexpected(server.error());
+  running.mariadb = std::move(*server);
+  for (const model::Service* s : services) {
+    running.database_urls[s->name] = mysqlUrl(*running.mariadb, databaseName(s->name));
+    databases[s->name] = LocalDatabase{"mysql",
+                                       "127.0.0.1",
+                                       running.mariadb->port,
+                                       databaseName(s->name),
+                                       running.mariadb->user,
+                                       running.mariadb->password};
+  }
+  return {};
+}
+
+/// Starts PostgreSQL and MariaDB for the app's postgres and mysql databases (each only when
+/// needed); fills in their connection details.
+Result<void> startDatabases(const model::App& app, const fs::path& state, Running& running,
+                            std::map<std::string, LocalDatabase>& databases, LogPump& pump) {
+  const auto postgres = databasesOf(app, model::DbEngine::kPostgres);
+  if (!postgres.empty()) {
+    if (auto ok = startPostgresFor(postgres, state, running, databases, pump); !ok) return ok;
+  }
+  const auto mysql = databasesOf(app, model::DbEngine::kMysql);
+  if (!mysql.empty()) {
+    if (auto ok = startMariadbFor(mysql, state, running, databases, pump); !ok) return ok;
   }
   return {};
 }
@@ -145,14 +231,12 @@ Result<std::string> startProxy(const fs::path& binary, const fs::path& config,
 std::map<std::string, std::string> appEnvironment(const model::App& app,
                                                   const std::string& endpoint,
                                                   const std::string& token,
-                                                  const std::map<std::string, LocalDatabase>& dbs) {
+                                                  const std::map<std::string, std::string>& urls) {
   std::map<std::string, std::string> env = app.compute->env;
   env["EXO_ENDPOINT"] = endpoint;
   env["EXO_TOKEN"] = token;
-  for (const auto& [service, db] : dbs) {
-    env[databaseUrlVariable(service)] = fmt::format("{}://{}:{}@{}:{}/{}", db.engine, db.user,
-                                                    db.password, db.host, db.port, db.database);
-  }
+  for (const auto& [service, url] : urls)
+    env[databaseUrlVariable(service)] = url;
   return env;
 }
 
@@ -232,7 +316,7 @@ int runUp(const UpOptions& options) {
       const fs::path artifact = dir / app.compute->artifact;
       ProcessSpec spec{"app",
                        {"/bin/sh", "-c", app.compute->run},
-                       appEnvironment(app, *started, *token, databases),
+                       appEnvironment(app, *started, *token, running.database_urls),
                        fs::is_directory(artifact) ? artifact : dir,
                        std::nullopt,
                        std::nullopt};
@@ -266,6 +350,8 @@ int runUp(const UpOptions& options) {
       } else if (running.postgres && running.postgres->process.tryReap()) {
         exit_code =
             fatal("PostgreSQL " + describeWaitStatus(*running.postgres->process.exitStatus()));
+      } else if (running.mariadb && running.mariadb->process.tryReap()) {
+        exit_code = fatal("MariaDB " + describeWaitStatus(*running.mariadb->process.exitStatus()));
       }
     }
   }
