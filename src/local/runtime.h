@@ -1,8 +1,8 @@
 #pragma once
 // `exoflow up`: the whole application on this machine, on the embedded backends. Starts a
-// private PostgreSQL for database services, exo-proxy with local.sqlite bindings, then the
-// app's `run` command; streams every log with a prefix; stops everything on Ctrl-C or when
-// the app exits. State lives in .exoflow/ beside the manifest and survives restarts.
+// private PostgreSQL and/or MariaDB for database services, exo-proxy with local.sqlite
+// bindings, then the app's `run` command; streams every log with a prefix; stops everything on
+// Ctrl-C or when the app exits. State lives in .exoflow/ beside the manifest and survives restarts.
 
 #include <filesystem>
 #include <string>
