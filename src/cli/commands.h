@@ -15,6 +15,8 @@ void addValidateCommand(CLI::App& app, int& exit_code);
 void addVersionCommand(CLI::App& app, int& exit_code);
 void addUpCommand(CLI::App& app, int& exit_code);
 void addSynthCommand(CLI::App& app, int& exit_code);
+void addDeployCommand(CLI::App& app, int& exit_code);
+void addPlanCommand(CLI::App& app, int& exit_code);
 
 /// The starter manifest `exoflow init` writes, for an app called `name`.
 std::string starterManifest(std::string_view name);

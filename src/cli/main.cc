@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
     addValidateCommand(app, exit_code);
     addUpCommand(app, exit_code);
     addSynthCommand(app, exit_code);
+    addPlanCommand(app, exit_code);
+    addDeployCommand(app, exit_code);
     addVersionCommand(app, exit_code);
     app.footer("Run `exoflow COMMAND --help` for a command's options. Docs: docs/cli.md");
     try {
