@@ -60,6 +60,7 @@ demo: build
 
 bench: build
 	@$(BUILD)/bench/bench_manifest --benchmark_min_time=0.5
+	@$(BUILD)/bench/bench_synth --benchmark_min_time=0.5
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
