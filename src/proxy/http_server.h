@@ -1,7 +1,8 @@
 #pragma once
-// The HTTP/1.1 server of exo-proxy: one io_context served by a thread pool, an acceptor with a
-// connection limit, one session per connection (http_session.cc), and a graceful drain on
-// SIGTERM/SIGINT. Boost.Asio and Beast stay inside http_listener.cc and http_session.cc.
+// The HTTP/1.1 server of exo-proxy: one io_context per thread, each connection on one of them
+// for its whole life, an acceptor with a connection limit, one session per connection
+// (http_session.cc), and a graceful drain on SIGTERM/SIGINT. Boost.Asio and Beast stay inside
+// http_listener.cc and http_session.cc.
 
 #include <memory>
 
@@ -34,7 +35,7 @@ public:
   /// port 0). kUnavailable when the address cannot be bound.
   Result<ListenAddress> listen(const ListenAddress& address);
 
-  /// Serves connections with `handler` on the thread pool until SIGTERM, SIGINT or stop(),
+  /// Serves connections with `handler` on the threads until SIGTERM, SIGINT or stop(),
   /// then drains: stops accepting, closes idle connections, lets in-flight requests finish
   /// (at most drain_timeout), and returns. Call once, after listen().
   void run(Handler& handler);

@@ -1,7 +1,8 @@
 #pragma once
 // Internal to the HTTP server: one client connection. Reads requests one after another
 // (keep-alive), asks the Handler for a Plan, reads or streams the body, writes the response,
-// and enforces the limits and timeouts. Everything runs on the connection's strand.
+// and enforces the limits and timeouts. Everything runs on the connection's thread: the one
+// thread that runs the io_context the connection was accepted onto.
 
 #include <utility>
 
@@ -50,7 +51,7 @@ public:
   void drain();
   /// Closes the connection whatever it is doing (the end of a drain that took too long).
   void forceClose();
-  /// The connection's strand: drain() and forceClose() must run on it.
+  /// The connection's executor (its thread): drain() and forceClose() must run on it.
   boost::beast::tcp_stream::executor_type executor() { return stream_.get_executor(); }
 
 private:
@@ -69,7 +70,7 @@ private:
   void discardBody();
   void onDiscard(boost::beast::error_code ec);
 
-  /// A Respond that posts the response back to this session's strand, at most once.
+  /// A Respond that posts the response back to this session's thread, at most once.
   Respond responder();
   void writeResponse(Response response);
   void onWritten(boost::beast::error_code ec);

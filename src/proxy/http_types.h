@@ -3,10 +3,10 @@
 // The server reads a request's head and asks the Handler for a Plan: answer at once, buffer the
 // body up to a limit, or stream it into a BodySink. Responses may stream from a BodySource.
 //
-// Threading: the server calls plan() on the connection's strand. Every callback the server
+// Threading: the server calls plan() on the connection's thread. Every callback the server
 // hands out (Respond, the `done` of BodySink::write, the `done` given to BodySource::read) may
 // be called from any thread, also before the call that received it returns; the server posts
-// it back to the connection's strand.
+// it back to the connection's thread.
 
 #include <utility>
 
@@ -102,7 +102,7 @@ struct Plan {
 class Handler {
 public:
   virtual ~Handler() = default;
-  /// Decides what to do with a request. Called on the connection's strand; must not block.
+  /// Decides what to do with a request. Called on the connection's thread; must not block.
   virtual Plan plan(const RequestHead& head) = 0;
   /// The response to a problem the HTTP layer found itself (400 for a malformed request, 413,
   /// 431), in the API's error format.

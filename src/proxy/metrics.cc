@@ -34,8 +34,19 @@ Metrics::Metrics() = default;
 void Metrics::recordRequest(std::string_view service, std::string_view op, int code,
                             double seconds) {
   std::lock_guard lock(mutex_);
-  ++requests_[{std::string(service), std::string(op), code}];
-  Histogram& h = durations_[{std::string(service), std::string(op)}];
+  auto counter = requests_.find(std::make_tuple(service, op, code));
+  if (counter == requests_.end()) {
+    counter =
+        requests_.emplace(std::make_tuple(std::string(service), std::string(op), code), 0).first;
+  }
+  ++counter->second;
+  auto histogram = durations_.find(std::make_tuple(service, op));
+  if (histogram == durations_.end()) {
+    histogram =
+        durations_.emplace(std::make_tuple(std::string(service), std::string(op)), Histogram{})
+            .first;
+  }
+  Histogram& h = histogram->second;
   if (h.buckets.empty()) h.buckets.resize(kBounds.size());
   for (std::size_t i = 0; i < kBounds.size(); ++i) {
     if (seconds <= kBounds[i]) ++h.buckets[i];
@@ -69,7 +80,7 @@ std::string Metrics::render() const {
          "# TYPE exo_request_duration_seconds histogram\n";
   for (const auto& [key, h] : durations_) {
     const std::string labels =
-        fmt::format("service=\"{}\",op=\"{}\"", label(key.first), label(key.second));
+        fmt::format("service=\"{}\",op=\"{}\"", label(std::get<0>(key)), label(std::get<1>(key)));
     for (std::size_t i = 0; i < kBounds.size(); ++i) {
       out += fmt::format("exo_request_duration_seconds_bucket{{{},le=\"{}\"}} {}\n", labels,
                          kBounds[i], h.buckets[i]);

@@ -33,9 +33,22 @@ private:
     std::uint64_t count = 0;
     double sum = 0;
   };
+  /// Orders label tuples of strings and of string_views alike, so that counting a request
+  /// looks its labels up without building strings.
+  struct LabelsLess {
+    using is_transparent = void;
+    template <typename A, typename B> bool operator()(const A& a, const B& b) const {
+      return views(a) < views(b);
+    }
+    template <typename... T> static auto views(const std::tuple<T...>& labels) {
+      return std::apply([](const auto&... x) { return std::make_tuple(view(x)...); }, labels);
+    }
+    static std::string_view view(std::string_view s) { return s; }
+    static int view(int i) { return i; }
+  };
   mutable std::mutex mutex_;
-  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests_;
-  std::map<std::pair<std::string, std::string>, Histogram> durations_;
+  std::map<std::tuple<std::string, std::string, int>, std::uint64_t, LabelsLess> requests_;
+  std::map<std::tuple<std::string, std::string>, Histogram, LabelsLess> durations_;
   std::map<std::pair<std::string, std::string>, bool> backend_up_;
   std::map<std::string, std::uint64_t> failovers_;
   std::map<std::string, double> replication_lag_;

@@ -4,6 +4,7 @@
 // but nothing half-written is ever visible.
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -196,6 +197,30 @@ TEST_F(DurabilityTest, AcknowledgedKvWritesSurviveAKillWithTheirVersions) {
       EXPECT_EQ(r.header("etag"), "\"" + written.second + "\"") << key;
     }
   }
+}
+
+TEST_F(DurabilityTest, ASecondProxyOnTheSameDataIsRefusedAndTheFirstKeepsServing) {
+  start();
+  const std::string message = R"({"messages": [{"body": "kept"}]})";
+  ASSERT_EQ(proxy_->call("POST", "/v1/queues/orders/messages", message).status, 200);
+
+  // Another exo-proxy whose data_dir is the first one's: it must not serve the same store.
+  const std::filesystem::path other = dir_.path() / "second";
+  std::filesystem::create_directories(other);
+  std::string config = defaultConfig();
+  const std::string data_line = "data_dir: data\n";
+  config.replace(config.find(data_line), data_line.size(),
+                 "data_dir: " + (dir_.path() / "data").string() + "\n");
+  ProxyProcess second(other, config);
+  EXPECT_FALSE(second.started());
+  EXPECT_EQ(second.wait(30'000), 1);
+  EXPECT_NE(second.errors().find("is in use by another process"), std::string::npos)
+      << second.errors();
+
+  // The first one still serves its data.
+  const HttpResponse got = proxy_->call("GET", "/v1/queues/orders/messages?max=10");
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(got.body)["messages"][0]["body"], "kept");
 }
 
 } // namespace

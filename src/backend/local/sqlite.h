@@ -56,7 +56,9 @@ private:
 };
 
 /// A connection to one database file in WAL mode with synchronous=NORMAL (durable against a
-/// killed process) and a busy timeout for other processes that open the same file.
+/// killed process), holding the file's lock exclusively from its first transaction until it
+/// closes: another process (or connection) that opens the file waits up to the busy timeout
+/// and then gets kUnavailable.
 class Database {
 public:
   /// Opens or creates the file.
