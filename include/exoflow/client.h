@@ -70,6 +70,13 @@ public:
   /// success or kNotFound (clouds differ); it never deletes a newer delivery.
   Result<void> deleteMessage(std::string_view queue, std::string_view receipt);
 
+  /// Deletes 1..10 messages in one request (`POST /v1/queues/{queue}/messages/delete`): one
+  /// result per receipt, in order, each as deleteMessage() would give it. The call itself
+  /// fails when the batch was refused or the backend could not be reached; sending the same
+  /// receipts again is harmless.
+  Result<std::vector<Result<void>>> deleteMessages(std::string_view queue,
+                                                   const std::vector<std::string>& receipts);
+
   /// Keeps the message invisible for `visibility` from now; 0 makes it visible at once.
   Result<void> changeVisibility(std::string_view queue, std::string_view receipt,
                                 std::chrono::seconds visibility);

@@ -92,6 +92,12 @@ public:
   /// deletes the newer delivery; it completes with success or kNotFound.
   virtual void remove(std::string receipt, Done<void> done) = 0;
 
+  /// Deletes 1..10 deliveries at once: one result per receipt, in order, each as remove()
+  /// would give it. The call as a whole fails only when the backend cannot be reached (then
+  /// none, some or all may be deleted; deleting again is harmless). The default calls remove()
+  /// for each receipt in turn; a backend with a batch call of its own overrides it.
+  virtual void removeBatch(std::vector<std::string> receipts, Done<std::vector<Result<void>>> done);
+
   /// Makes the delivery invisible for `visibility` from now (0: visible at once). Receipt
   /// errors as for remove().
   virtual void changeVisibility(std::string receipt, std::chrono::seconds visibility,

@@ -114,6 +114,40 @@ Result<void> Client::deleteMessage(std::string_view queue, std::string_view rece
   return {};
 }
 
+Result<std::vector<Result<void>>> Client::deleteMessages(std::string_view queue,
+                                                         const std::vector<std::string>& receipts) {
+  // A receipt that is not UTF-8 cannot name a delivery: replaced, it answers NotFound.
+  const std::string body = // request.body is a view of it
+      json{{"receipts", receipts}}.dump(-1, ' ', false, json::error_handler_t::replace);
+  detail::HttpRequest request = impl_->request("POST", messagesPath(queue) + "/delete");
+  request.headers.push_back({"Content-Type", "application/json"});
+  request.has_body = true;
+  request.body = body;
+  auto response = impl_->call(request);
+  if (!response) return tl::unexpected(response.error());
+  const std::string* backend = response->header("x-exo-backend");
+  const std::string* request_id = response->header("x-exo-request-id");
+  return decodeJson<std::vector<Result<void>>>(*response, [&](const json& reply) {
+    std::vector<Result<void>> results;
+    for (const json& entry : reply.at("results")) {
+      const int status = entry.at("status").get<int>();
+      if (status >= 200 && status < 300) {
+        results.emplace_back();
+        continue;
+      }
+      // The entry's error reads like a whole response's: {"error": {...}}.
+      Error error = detail::errorFromBody(status, json{{"error", entry.at("error")}}.dump(),
+                                          request_id != nullptr ? *request_id : std::string(),
+                                          backend != nullptr ? *backend : std::string());
+      results.emplace_back(tl::unexpected(std::move(error)));
+    }
+    if (results.size() != receipts.size()) {
+      throw json::other_error::create(501, "one result per receipt expected", &reply);
+    }
+    return results;
+  });
+}
+
 Result<void> Client::changeVisibility(std::string_view queue, std::string_view receipt,
                                       std::chrono::seconds visibility) {
   const std::string body = json{{"visibility", visibility.count()}}.dump();

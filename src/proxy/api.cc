@@ -140,6 +140,7 @@ Plan Api::plan(const RequestHead& head) {
   case RouteKind::kQueue:
   case RouteKind::kMessages:
   case RouteKind::kMessage:
+  case RouteKind::kMessageDeletes:
     plan = planQueues(ex, head);
     break;
   case RouteKind::kObjects:

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/error.h"
 #include "proxy/api_internal.h"
 #include "proxy/validation.h"
 
@@ -182,6 +183,58 @@ void removeMessage(const ExchangePtr& ex, const QueueEntry& queue) {
   });
 }
 
+/// The body of a batch delete: {"receipts": ["...", ...]}, 1..10 strings.
+Result<std::vector<std::string>> readReceipts(const std::string& body) {
+  const json doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded()) return invalid("the body is not valid JSON");
+  auto receipts = doc.is_object() ? doc.find("receipts") : doc.end();
+  if (!doc.is_object() || receipts == doc.end() || !receipts->is_array()) {
+    return invalid("the body must be {\"receipts\": [...]} with 1..10 receipts");
+  }
+  if (receipts->empty() || receipts->size() > kMaxBatch) {
+    return invalid(
+        fmt::format("a batch delete takes 1..{} receipts; got {}", kMaxBatch, receipts->size()));
+  }
+  std::vector<std::string> out;
+  out.reserve(receipts->size());
+  for (std::size_t i = 0; i < receipts->size(); ++i) {
+    const json& receipt = (*receipts)[i];
+    if (!receipt.is_string() || receipt.get_ref<const std::string&>().empty()) {
+      return invalid(fmt::format("receipts[{}] must be a non-empty string", i));
+    }
+    out.push_back(receipt.get<std::string>());
+  }
+  return out;
+}
+
+void removeMessages(const ExchangePtr& ex, const QueueEntry& queue, const std::string& body) {
+  auto receipts = readReceipts(body);
+  if (!receipts) {
+    ex->replyError(receipts.error());
+    return;
+  }
+  ex->servedBy(queue.active().describe());
+  queue.active().removeBatch(
+      *receipts, [ex, receipts = *receipts](Result<std::vector<Result<void>>> removed) {
+        if (!removed) {
+          ex->replyError(removed.error());
+          return;
+        }
+        json results = json::array();
+        for (std::size_t i = 0; i < removed->size(); ++i) {
+          const Result<void>& one = (*removed)[i];
+          json entry = {{"receipt", i < receipts.size() ? receipts[i] : std::string()},
+                        {"status", one ? 204 : httpStatus(one.error().code)}};
+          if (!one) {
+            entry["error"] = {{"code", errorCodeName(one.error().code)},
+                              {"message", one.error().message}};
+          }
+          results.push_back(std::move(entry));
+        }
+        ex->reply(jsonResponse(200, dump(json{{"results", std::move(results)}})));
+      });
+}
+
 void info(const ExchangePtr& ex, const QueueEntry& queue) {
   const std::string backend = queue.active().describe();
   ex->servedBy(backend);
@@ -242,6 +295,12 @@ Plan planQueues(const ExchangePtr& ex, const RequestHead& head) {
     }
     return ex->then(kIgnoredBodyLimit,
                     [ex, queue](std::string body) { changeVisibility(ex, *queue, body); });
+  case RouteKind::kMessageDeletes: {
+    // Receipts are short: 10 of them with JSON syntax fit well within 64 KiB.
+    constexpr std::uint64_t kDeletesLimit = 64ULL * 1024;
+    return ex->then(kDeletesLimit,
+                    [ex, queue](std::string body) { removeMessages(ex, *queue, body); });
+  }
   default:
     return ex->reject({ErrorCode::kNotFound, "no such route"});
   }

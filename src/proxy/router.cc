@@ -65,6 +65,8 @@ Result<Route> matchRoute(std::string_view path) {
     if (n == 3) return make(RouteKind::kQueue, s[2]);
     if (s[3] != "messages") return notFound();
     if (n == 4) return make(RouteKind::kMessages, s[2]);
+    // "delete" can never be a receipt (receipts are longer), so it names the batch delete.
+    if (n == 5 && s[4] == "delete") return make(RouteKind::kMessageDeletes, s[2]);
     if (n == 5 && !s[4].empty()) return make(RouteKind::kMessage, s[2], s[4]);
     return notFound();
   }
@@ -85,6 +87,8 @@ std::string_view allowedMethods(RouteKind kind) {
     return "GET, POST";
   case RouteKind::kMessage:
     return "DELETE, PATCH";
+  case RouteKind::kMessageDeletes:
+    return "POST";
   case RouteKind::kObject:
     return "GET, HEAD, PUT, DELETE";
   case RouteKind::kItem:
@@ -124,6 +128,8 @@ std::string_view operationName(RouteKind kind, std::string_view method) {
     return method == "POST" ? "send" : "receive";
   case RouteKind::kMessage:
     return method == "DELETE" ? "delete" : "change_visibility";
+  case RouteKind::kMessageDeletes:
+    return "delete_batch";
   case RouteKind::kObjects:
   case RouteKind::kItems:
     return "list";

@@ -9,19 +9,20 @@
 namespace exoflow::proxy {
 
 enum class RouteKind {
-  kHealthz,  ///< GET /healthz
-  kReadyz,   ///< GET /readyz
-  kMetrics,  ///< GET /metrics
-  kStatus,   ///< GET /v1/status
-  kQueues,   ///< GET /v1/queues
-  kQueue,    ///< GET /v1/queues/{queue}
-  kMessages, ///< POST, GET /v1/queues/{queue}/messages
-  kMessage,  ///< DELETE, PATCH /v1/queues/{queue}/messages/{receipt}
-  kObjects,  ///< GET /v1/buckets/{bucket}/objects
-  kObject,   ///< PUT, GET, HEAD, DELETE /v1/buckets/{bucket}/objects/{key}
-  kItems,    ///< GET /v1/tables/{table}/items
-  kItem,     ///< PUT, GET, DELETE /v1/tables/{table}/items/{key}
-  kDatabase, ///< GET /v1/databases/{db}
+  kHealthz,        ///< GET /healthz
+  kReadyz,         ///< GET /readyz
+  kMetrics,        ///< GET /metrics
+  kStatus,         ///< GET /v1/status
+  kQueues,         ///< GET /v1/queues
+  kQueue,          ///< GET /v1/queues/{queue}
+  kMessages,       ///< POST, GET /v1/queues/{queue}/messages
+  kMessage,        ///< DELETE, PATCH /v1/queues/{queue}/messages/{receipt}
+  kMessageDeletes, ///< POST /v1/queues/{queue}/messages/delete (an extension: batch delete)
+  kObjects,        ///< GET /v1/buckets/{bucket}/objects
+  kObject,         ///< PUT, GET, HEAD, DELETE /v1/buckets/{bucket}/objects/{key}
+  kItems,          ///< GET /v1/tables/{table}/items
+  kItem,           ///< PUT, GET, DELETE /v1/tables/{table}/items/{key}
+  kDatabase,       ///< GET /v1/databases/{db}
 };
 
 struct Route {

@@ -84,6 +84,34 @@ TEST_F(QueuesTest, DeleteRemovesTheMessage) {
   EXPECT_EQ(info->approximate_in_flight, 0);
 }
 
+TEST_F(QueuesTest, DeleteMessagesAnswersEachReceiptInOrder) {
+  Client exo = client();
+  ASSERT_TRUE(exo.sendMessages("orders", {message("a"), message("b")}));
+  ReceiveOptions options;
+  options.max_messages = 10;
+  auto received = exo.receiveMessages("orders", options);
+  ASSERT_TRUE(received) << describe(received.error());
+  ASSERT_EQ(received->size(), 2u);
+  auto results = exo.deleteMessages(
+      "orders", {(*received)[0].receipt, "not-a-receipt", (*received)[1].receipt});
+  ASSERT_TRUE(results) << describe(results.error());
+  ASSERT_EQ(results->size(), 3u);
+  EXPECT_TRUE((*results)[0]);
+  ASSERT_FALSE((*results)[1]);
+  EXPECT_EQ((*results)[1].error().code, ErrorCode::kNotFound);
+  EXPECT_EQ((*results)[1].error().http_status, 404);
+  EXPECT_EQ((*results)[1].error().backend, "local.sqlite");
+  EXPECT_FALSE((*results)[1].error().request_id.empty());
+  EXPECT_TRUE((*results)[2]);
+  auto info = exo.queueInfo("orders");
+  ASSERT_TRUE(info) << describe(info.error());
+  EXPECT_EQ(info->approximate_in_flight, 0);
+
+  auto refused = exo.deleteMessages("orders", {});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+}
+
 TEST_F(QueuesTest, VisibilityZeroMakesAMessageVisibleAtOnce) {
   Client exo = client();
   ASSERT_TRUE(exo.sendMessage("orders", message("again")));

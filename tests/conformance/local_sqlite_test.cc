@@ -139,6 +139,37 @@ TEST_F(LocalSqliteTest, LeftoversOfACrashAreRemovedWhenTheStoreOpens) {
   EXPECT_EQ(info->size, 10U);
 }
 
+// Queue::removeBatch()'s default (one remove() after another), which backends without a batch
+// call of their own inherit, run on a real backend: the qualified call skips local.sqlite's
+// one-transaction override.
+TEST_F(LocalSqliteTest, TheDefaultRemoveBatchRemovesEachInTurn) {
+  auto orders = queue("orders");
+  ASSERT_TRUE(orders);
+  Result<std::vector<std::string>> ids = await<std::vector<std::string>>([&](auto done) {
+    orders->send({OutgoingMessage{"a", {}, {}}, OutgoingMessage{"b", {}, {}}}, std::move(done));
+  });
+  ASSERT_TRUE(ids);
+  Result<Messages> got = await<Messages>([&](auto done) {
+    orders->receive(ReceiveRequest{10, 0s, {}}, std::move(done));
+  });
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 2U);
+  using Results = std::vector<Result<void>>;
+  Result<Results> results = await<Results>([&](auto done) {
+    orders->Queue::removeBatch({(*got)[0].receipt, "not a receipt!", (*got)[1].receipt},
+                               std::move(done));
+  });
+  ASSERT_TRUE(results) << describeError(results.error());
+  ASSERT_EQ(results->size(), 3U);
+  EXPECT_TRUE((*results)[0]);
+  ASSERT_FALSE((*results)[1]);
+  EXPECT_EQ((*results)[1].error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE((*results)[2]);
+  Result<QueueStats> after = await<QueueStats>([&](auto done) { orders->stats(std::move(done)); });
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->approximate_in_flight, 0);
+}
+
 TEST_F(LocalSqliteTest, ASendWakesALongPollOnAnotherQueueObjectOfTheStore) {
   auto receiver = queue("orders");
   auto sender = queue("orders");

@@ -163,6 +163,43 @@ TEST_P(QueueConformanceTest, RemoveDeletesTheMessage) {
   expectOkOrNotFound(remove(*queue, got[0].receipt)); // deleting twice
 }
 
+TEST_P(QueueConformanceTest, RemoveBatchAnswersEachReceiptInOrder) {
+  auto queue = open();
+  ASSERT_TRUE(queue);
+  // A delivery whose receipt then goes stale: received with visibility 0, then again.
+  send(*queue, {message("stale")});
+  Messages first = receive(*queue, request(1, 0s, 0s));
+  ASSERT_EQ(first.size(), 1U);
+  Messages newer = receive(*queue, request(1, 0s, 30s));
+  ASSERT_EQ(newer.size(), 1U);
+  send(*queue, {message("a"), message("b"), message("c")});
+  Messages got;
+  while (got.size() < 3) { // a backend may spread a batch over receives
+    Messages more = receive(*queue, request(3, 5s, 30s));
+    ASSERT_FALSE(more.empty()) << "sent messages did not arrive";
+    got.insert(got.end(), more.begin(), more.end());
+  }
+
+  Result<std::vector<Result<void>>> results = removeBatch(
+      *queue, {got[0].receipt, "not a receipt!", got[1].receipt, first[0].receipt, got[2].receipt});
+  ASSERT_TRUE(results) << describeError(results.error());
+  ASSERT_EQ(results->size(), 5U);
+  for (std::size_t i : {0U, 2U, 4U}) {
+    EXPECT_TRUE((*results)[i]) << "receipt " << i << ": " << describeError((*results)[i].error());
+  }
+  ASSERT_FALSE((*results)[1]);
+  EXPECT_EQ((*results)[1].error().code, ErrorCode::kNotFound);
+  expectOkOrNotFound((*results)[3]);
+
+  // The stale receipt left the newer delivery alone; the three are gone.
+  Result<void> removed = remove(*queue, newer[0].receipt);
+  EXPECT_TRUE(removed) << "a stale receipt in a batch deleted the newer delivery: "
+                       << describeError(removed.error());
+  QueueStats after = stats(*queue);
+  EXPECT_EQ(after.approximate_messages, 0);
+  EXPECT_EQ(after.approximate_in_flight, 0);
+}
+
 TEST_P(QueueConformanceTest, AStaleReceiptNeverDeletesTheNewerDelivery) {
   auto queue = open();
   ASSERT_TRUE(queue);

@@ -67,6 +67,11 @@ protected:
   static Result<void> remove(Queue& queue, const std::string& receipt) {
     return await<void>([&](auto done) { queue.remove(receipt, std::move(done)); });
   }
+  static Result<std::vector<Result<void>>> removeBatch(Queue& queue,
+                                                       std::vector<std::string> receipts) {
+    return await<std::vector<Result<void>>>(
+        [&](auto done) { queue.removeBatch(std::move(receipts), std::move(done)); });
+  }
 
   static Result<void> changeVisibility(Queue& queue, const std::string& receipt,
                                        std::chrono::seconds visibility) {

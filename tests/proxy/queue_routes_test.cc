@@ -71,6 +71,43 @@ TEST_F(QueueRoutesTest, DeleteRemovesAndUnknownReceiptsAre404) {
               "NotFound");
 }
 
+TEST_F(QueueRoutesTest, BatchDeleteAnswersEachReceiptInOrder) {
+  ASSERT_EQ(send("orders", json::array({{{"body", "x"}}, {{"body", "y"}}})).status, 200);
+  const json got = receive("orders", "?max=10");
+  ASSERT_EQ(got.size(), 2U);
+  const json receipts = {got[0]["receipt"], "not-a-receipt", got[1]["receipt"], got[0]["receipt"]};
+  const HttpResponse r =
+      call("POST", "/v1/queues/orders/messages/delete", json{{"receipts", receipts}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("x-exo-backend"), "local.sqlite");
+  const json results = parse(r)["results"];
+  ASSERT_EQ(results.size(), 4U) << r.body;
+  for (std::size_t i = 0; i < results.size(); ++i)
+    EXPECT_EQ(results[i]["receipt"], receipts[i]) << r.body;
+  EXPECT_EQ(results[0]["status"], 204);
+  EXPECT_FALSE(results[0].contains("error"));
+  EXPECT_EQ(results[1]["status"], 404);
+  EXPECT_EQ(results[1]["error"]["code"], "NotFound");
+  EXPECT_EQ(results[2]["status"], 204);
+  EXPECT_TRUE(results[3]["status"] == 204 || results[3]["status"] == 404) << r.body;
+  EXPECT_EQ(parse(call("GET", "/v1/queues/orders"))["approximate_in_flight"], 0);
+}
+
+TEST_F(QueueRoutesTest, RefusesBadBatchDeletes) {
+  const std::string path = "/v1/queues/orders/messages/delete";
+  for (const std::string& body :
+       {std::string("not json"), std::string("[]"), std::string(R"({"receipts": "r"})"),
+        std::string(R"({"receipts": []})"), std::string(R"({"receipts": [1]})"),
+        std::string(R"({"receipts": [""]})"),
+        json{{"receipts", std::vector<std::string>(11, "r")}}.dump()}) {
+    expectError(call("POST", path, body), 400, "InvalidArgument");
+  }
+  expectError(call("DELETE", path), 405, "MethodNotAllowed");
+  expectError(call("POST", "/v1/queues/nosuch/messages/delete", R"({"receipts": ["r"]})"), 404,
+              "NotFound");
+  expectError(call("POST", path, std::string(70 * 1024, ' ')), 413, "PayloadTooLarge");
+}
+
 TEST_F(QueueRoutesTest, VisibilityZeroMakesAMessageVisibleAgain) {
   ASSERT_EQ(send("orders", json::array({{{"body", "again"}}})).status, 200);
   const json first = receive("orders");
@@ -210,7 +247,15 @@ TEST_F(QueueRoutesTest, CurlSendsAndReceives) {
   EXPECT_EQ(json::parse(out)["messages"].size(), 1U) << out;
   ASSERT_EQ(runCommand(curlPrefix() + "'" + base() + "/v1/queues/orders/messages?wait=1'", &out),
             0);
-  EXPECT_EQ(json::parse(out)["messages"][0]["body"], "via curl") << out;
+  const json got = json::parse(out)["messages"];
+  ASSERT_EQ(got.size(), 1U) << out;
+  EXPECT_EQ(got[0]["body"], "via curl") << out;
+  ASSERT_EQ(runCommand(curlPrefix() + "-X POST -d '" +
+                           json{{"receipts", {got[0]["receipt"]}}}.dump() + "' " + base() +
+                           "/v1/queues/orders/messages/delete",
+                       &out),
+            0);
+  EXPECT_EQ(json::parse(out)["results"][0]["status"], 204) << out;
 }
 
 } // namespace

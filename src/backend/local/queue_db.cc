@@ -7,7 +7,11 @@
 namespace exoflow::backend::local {
 namespace {
 
-constexpr char kReceiptVersion = 1;
+// Version 1 receipts named the message id, looked up through an index that every send and
+// delete paid for; they are refused (NotFound) and their messages come back when their
+// visibility ends, as for any unanswered receipt.
+constexpr char kReceiptVersion = 2;
+constexpr std::size_t kReceiptBytes = 17;
 constexpr std::int64_t kDedupWindowMs = std::int64_t{5} * 60 * 1000;
 
 constexpr const char* kSchema = R"sql(
@@ -25,7 +29,7 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_by_seq ON messages (queue, seq, visible_at);
 CREATE INDEX IF NOT EXISTS messages_by_visibility ON messages (queue, visible_at);
 CREATE INDEX IF NOT EXISTS messages_by_age ON messages (queue, sent_at);
-CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages (queue, id);
+DROP INDEX IF EXISTS messages_by_id;
 CREATE TABLE IF NOT EXISTS dedup (
   queue TEXT NOT NULL,
   dedup_id TEXT NOT NULL,
@@ -57,25 +61,37 @@ struct Candidate {
 
 } // namespace
 
+namespace {
+
+void appendBigEndian(std::string& out, std::int64_t value) {
+  const auto bits = static_cast<std::uint64_t>(value);
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out += static_cast<char>((bits >> shift) & 0xff);
+}
+
+std::int64_t readBigEndian(std::string_view bytes) {
+  std::uint64_t bits = 0;
+  for (char c : bytes.substr(0, 8))
+    bits = (bits << 8) | static_cast<unsigned char>(c);
+  return static_cast<std::int64_t>(bits);
+}
+
+} // namespace
+
 std::string encodeReceipt(const Delivery& delivery) {
   std::string raw(1, kReceiptVersion);
-  raw += fromHex(delivery.message_id).value_or(std::string());
-  const auto token = static_cast<std::uint64_t>(delivery.token);
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    raw += static_cast<char>((token >> shift) & 0xff);
-  }
+  appendBigEndian(raw, delivery.seq);
+  appendBigEndian(raw, delivery.token);
   return base64UrlEncode(raw);
 }
 
 std::optional<Delivery> decodeReceipt(std::string_view receipt) {
   std::optional<std::string> raw = base64UrlDecode(receipt);
-  if (!raw || raw->size() != 25 || (*raw)[0] != kReceiptVersion) return std::nullopt;
-  std::uint64_t token = 0;
-  for (std::size_t i = 17; i < 25; ++i) {
-    token = (token << 8) | static_cast<unsigned char>((*raw)[i]);
-  }
-  if (token == 0) return std::nullopt;
-  return Delivery{toHex(std::string_view(*raw).substr(1, 16)), static_cast<std::int64_t>(token)};
+  if (!raw || raw->size() != kReceiptBytes || (*raw)[0] != kReceiptVersion) return std::nullopt;
+  const std::string_view bytes(*raw);
+  Delivery delivery{readBigEndian(bytes.substr(1, 8)), readBigEndian(bytes.substr(9, 8))};
+  if (delivery.seq <= 0 || delivery.token == 0) return std::nullopt;
+  return delivery;
 }
 
 Result<QueueDb> QueueDb::open(const std::filesystem::path& file) {
@@ -203,7 +219,7 @@ Result<ReceiveOutcome> QueueDb::receive(const QueueConfig& config, int max,
       std::optional<Attributes> attributes = decodeMap(candidate.attributes);
       if (!attributes) return fail(ErrorCode::kInternal, "corrupt message attributes");
       outcome.messages.push_back(ReceivedMessage{
-          candidate.id, encodeReceipt(Delivery{candidate.id, *token}), std::move(candidate.body),
+          candidate.id, encodeReceipt(Delivery{candidate.seq, *token}), std::move(candidate.body),
           std::move(*attributes), candidate.receive_count + 1});
     }
   }
@@ -213,19 +229,34 @@ Result<ReceiveOutcome> QueueDb::receive(const QueueConfig& config, int max,
 
 Result<bool> QueueDb::remove(std::string_view queue, const Delivery& delivery) {
   Result<Query> drop =
-      db_.query("DELETE FROM messages WHERE queue = ?1 AND id = ?2 AND token = ?3");
+      db_.query("DELETE FROM messages WHERE seq = ?2 AND queue = ?1 AND token = ?3");
   if (!drop) return tl::unexpected(drop.error());
-  drop->bindText(1, queue).bindText(2, delivery.message_id).bind(3, delivery.token);
+  drop->bindText(1, queue).bind(2, delivery.seq).bind(3, delivery.token);
   if (auto ok = drop->run(); !ok) return tl::unexpected(ok.error());
   return db_.changes() == 1;
+}
+
+Result<std::vector<bool>> QueueDb::removeAll(std::string_view queue,
+                                             const std::vector<Delivery>& deliveries) {
+  Result<Transaction> txn = Transaction::begin(db_);
+  if (!txn) return tl::unexpected(txn.error());
+  std::vector<bool> removed;
+  removed.reserve(deliveries.size());
+  for (const Delivery& delivery : deliveries) {
+    Result<bool> one = remove(queue, delivery);
+    if (!one) return tl::unexpected(one.error());
+    removed.push_back(*one);
+  }
+  if (auto ok = txn->commit(); !ok) return tl::unexpected(ok.error());
+  return removed;
 }
 
 Result<bool> QueueDb::setVisibleAt(std::string_view queue, const Delivery& delivery,
                                    std::int64_t visible_at) {
   Result<Query> update =
-      db_.query("UPDATE messages SET visible_at = ?4 WHERE queue = ?1 AND id = ?2 AND token = ?3");
+      db_.query("UPDATE messages SET visible_at = ?4 WHERE seq = ?2 AND queue = ?1 AND token = ?3");
   if (!update) return tl::unexpected(update.error());
-  update->bindText(1, queue).bindText(2, delivery.message_id).bind(3, delivery.token);
+  update->bindText(1, queue).bind(2, delivery.seq).bind(3, delivery.token);
   update->bind(4, visible_at);
   if (auto ok = update->run(); !ok) return tl::unexpected(ok.error());
   return db_.changes() == 1;

@@ -16,11 +16,12 @@ namespace exoflow::backend::local {
 
 /// What a receipt names: one delivery of one message.
 struct Delivery {
-  std::string message_id; ///< 32 hex characters
+  std::int64_t seq = 0;   ///< the message's row (its place in send order)
   std::int64_t token = 0; ///< random per delivery; never 0
 };
 
-/// base64url of a version byte, the message id's 16 bytes and the token's 8.
+/// base64url of a version byte, the row's 8 bytes and the token's 8 (23 characters). The row
+/// finds the message through the table's own key, so no index on message ids is kept up.
 std::string encodeReceipt(const Delivery& delivery);
 /// nullopt for anything encodeReceipt() did not produce.
 std::optional<Delivery> decodeReceipt(std::string_view receipt);
@@ -45,6 +46,9 @@ public:
                                  std::int64_t now);
   /// Deletes the delivery; false when the receipt is stale or unknown.
   Result<bool> remove(std::string_view queue, const Delivery& delivery);
+  /// Deletes several deliveries in one transaction; for each, whether it was deleted.
+  Result<std::vector<bool>> removeAll(std::string_view queue,
+                                      const std::vector<Delivery>& deliveries);
   /// Sets when the delivery becomes visible; false when the receipt is stale or unknown.
   Result<bool> setVisibleAt(std::string_view queue, const Delivery& delivery,
                             std::int64_t visible_at);

@@ -156,7 +156,10 @@ std::int64_t Database::changes() const {
 }
 
 Result<Transaction> Transaction::begin(Database& db) {
-  if (auto ok = db.exec("BEGIN IMMEDIATE"); !ok) return tl::unexpected(ok.error());
+  // Prepared once and kept, like COMMIT: sqlite3_exec() would parse them on every call.
+  Result<Query> begin = db.query("BEGIN IMMEDIATE");
+  if (!begin) return tl::unexpected(begin.error());
+  if (auto ok = begin->run(); !ok) return tl::unexpected(ok.error());
   return Transaction(db);
 }
 
@@ -165,7 +168,9 @@ Transaction::~Transaction() {
 }
 
 Result<void> Transaction::commit() {
-  Result<void> ok = db_->exec("COMMIT");
+  Result<Query> commit = db_->query("COMMIT");
+  if (!commit) return tl::unexpected(commit.error());
+  Result<void> ok = commit->run();
   if (ok) db_ = nullptr;
   return ok;
 }

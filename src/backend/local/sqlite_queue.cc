@@ -297,6 +297,39 @@ public:
     done({});
   }
 
+  void removeBatch(std::vector<std::string> receipts,
+                   Done<std::vector<Result<void>>> done) override {
+    if (receipts.empty() || receipts.size() > 10) {
+      return done(fail(ErrorCode::kInvalidArgument, "a batch holds 1 to 10 receipts"));
+    }
+    // One transaction for the receipts that can name a delivery; the others are kNotFound.
+    std::vector<Delivery> deliveries;
+    std::vector<std::optional<std::size_t>> slot(receipts.size());
+    for (std::size_t i = 0; i < receipts.size(); ++i) {
+      if (std::optional<Delivery> delivery = decodeReceipt(receipts[i])) {
+        slot[i] = deliveries.size();
+        deliveries.push_back(*delivery);
+      }
+    }
+    Result<std::vector<bool>> removed = std::vector<bool>();
+    if (!deliveries.empty()) {
+      removed = store_->withDb([&](QueueDb& db) { return db.removeAll(config_.name, deliveries); });
+    }
+    if (!removed) return done(tl::unexpected(removed.error()));
+    std::vector<Result<void>> results;
+    results.reserve(receipts.size());
+    for (const std::optional<std::size_t>& at : slot) {
+      if (!at) {
+        results.emplace_back(fail(ErrorCode::kNotFound, "no such receipt"));
+      } else if (!(*removed)[*at]) {
+        results.emplace_back(fail(ErrorCode::kNotFound, "no such receipt, or a stale one"));
+      } else {
+        results.emplace_back();
+      }
+    }
+    done(std::move(results));
+  }
+
   void changeVisibility(std::string receipt, std::chrono::seconds visibility,
                         Done<void> done) override {
     if (visibility.count() < 0 || visibility.count() > 43200) {
