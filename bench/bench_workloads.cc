@@ -110,7 +110,7 @@ std::string objectBody() {
 } // namespace
 
 RunResult queueOverProxy(const std::string& endpoint, const std::string& token, pid_t proxy_pid,
-                         int threads, double seconds) {
+                         int threads, double seconds, bool batch_delete) {
   std::vector<client::OutgoingMessage> batch(kBatch);
   for (int i = 0; i < kBatch; ++i)
     batch[static_cast<std::size_t>(i)].body = fmt::format("{{\"order\": {}, \"sku\": \"A-1\"}}", i);
@@ -119,10 +119,22 @@ RunResult queueOverProxy(const std::string& endpoint, const std::string& token, 
     client::ReceiveOptions receive;
     receive.max_messages = kBatch;
     std::uint64_t deleted = 0;
+    std::vector<std::string> receipts;
     while (!stop) {
       check(exo.sendMessages("jobs", batch), "send");
-      for (const client::ReceivedMessage& m :
-           check(exo.receiveMessages("jobs", receive), "receive")) {
+      const std::vector<client::ReceivedMessage> got =
+          check(exo.receiveMessages("jobs", receive), "receive");
+      if (batch_delete && !got.empty()) {
+        receipts.clear();
+        for (const client::ReceivedMessage& m : got)
+          receipts.push_back(m.receipt);
+        for (const client::Result<void>& one :
+             check(exo.deleteMessages("jobs", receipts), "delete"))
+          checkVoid(one, "delete");
+        deleted += got.size();
+        continue;
+      }
+      for (const client::ReceivedMessage& m : got) {
         checkVoid(exo.deleteMessage("jobs", m.receipt), "delete");
         ++deleted;
       }
@@ -131,7 +143,7 @@ RunResult queueOverProxy(const std::string& endpoint, const std::string& token, 
   });
 }
 
-RunResult queueInProcess(const fs::path& data_dir, int threads, double seconds) {
+RunResult queueInProcess(const fs::path& data_dir, int threads, double seconds, bool batch_delete) {
   backend::ThreadScheduler scheduler;
   const backend::BackendContext context{"jobs", data_dir, &scheduler};
   backend::QueueConfig config;
@@ -158,10 +170,23 @@ RunResult queueInProcess(const fs::path& data_dir, int threads, double seconds) 
           [&](auto done) { queue.receive(receive, done); });
       if (!got) throw std::runtime_error("receive: " + got.error().message);
       const double t2 = threadCpu();
-      for (const backend::ReceivedMessage& m : *got) {
-        auto removed = await<void>([&](auto done) { queue.remove(m.receipt, done); });
+      if (batch_delete && !got->empty()) {
+        std::vector<std::string> receipts;
+        for (const backend::ReceivedMessage& m : *got)
+          receipts.push_back(m.receipt);
+        using Results = std::vector<Result<void>>;
+        auto removed =
+            await<Results>([&](auto done) { queue.removeBatch(std::move(receipts), done); });
         if (!removed) throw std::runtime_error("delete: " + removed.error().message);
-        ++deleted;
+        for (const Result<void>& one : *removed)
+          if (!one) throw std::runtime_error("delete: " + one.error().message);
+        deleted += got->size();
+      } else {
+        for (const backend::ReceivedMessage& m : *got) {
+          auto removed = await<void>([&](auto done) { queue.remove(m.receipt, done); });
+          if (!removed) throw std::runtime_error("delete: " + removed.error().message);
+          ++deleted;
+        }
       }
       const double t3 = threadCpu();
       spent[0] += t1 - t0;

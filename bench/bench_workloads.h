@@ -24,12 +24,14 @@ struct RunResult {
 };
 
 /// `threads` threads each loop for `seconds`: send a batch of 10 messages, receive up to 10,
-/// delete each received one. Over HTTP with libexoclient (one Client per thread).
+/// delete what was received: in one batch delete, or (`batch_delete` false) one request per
+/// message. Over HTTP with libexoclient (one Client per thread).
 RunResult queueOverProxy(const std::string& endpoint, const std::string& token, pid_t proxy_pid,
-                         int threads, double seconds);
+                         int threads, double seconds, bool batch_delete);
 
 /// The same loop on the local.sqlite queue opened in this process from `data_dir` (no HTTP).
-RunResult queueInProcess(const std::filesystem::path& data_dir, int threads, double seconds);
+RunResult queueInProcess(const std::filesystem::path& data_dir, int threads, double seconds,
+                         bool batch_delete);
 
 /// 1 MiB object PUTs (from memory) over a rotating set of 32 keys, one at a time, through the
 /// proxy; `put` false: GETs of those objects, streamed into a sink that drops the bytes.

@@ -6,7 +6,8 @@
 //            nginx proxy_pass to U (N), exo-proxy's /healthz and a kv GET (P); p50 and p99
 //   cpu      wrk at a fixed number of connections; CPU seconds of the server's processes
 //            (utime + stime from /proc) per request served
-//   queue    send 10 + receive up to 10 + delete each, over HTTP with libexoclient, against the
+//   queue    send 10 + receive up to 10 + delete them (in one batch, then one by one), over HTTP
+//   with libexoclient, against the
 //            same calls on the local.sqlite backend in this process
 //   objects  1 MiB PUT and GET through exo-proxy against 1 MiB file copies (with fsync and
 //            without) in the proxy's data folder
@@ -193,23 +194,25 @@ void cpu(const Settings& s, const ExoProxy& proxy, const NginxPair& nginx,
               median(ratio[2]), median(ratio[3]));
 }
 
-void queue(const Settings& s, const ExoProxy& proxy) {
-  const TempDir reference_dir("exo-bench-queue-");
+/// One mode of the queue loop (batch or single deletes), reference and subject interleaved.
+void queueMode(const Settings& s, const ExoProxy& proxy, const std::filesystem::path& reference_dir,
+               bool batch_delete) {
   std::vector<double> rate_ref;
   std::vector<double> rate_proxy;
   std::vector<double> cpu_ref;
   std::vector<double> cpu_proxy_server;
   std::vector<double> cpu_proxy_total;
   std::array<std::vector<double>, 3> phases; ///< send, receive, delete: CPU µs per message
+  const char* mode = batch_delete ? "batch delete" : "one delete per message";
   for (int round = 0; round < s.rounds; ++round) {
-    progress(fmt::format("queue: round {}/{}", round + 1, s.rounds));
+    progress(fmt::format("queue ({}): round {}/{}", mode, round + 1, s.rounds));
     // Every other round the other one first.
     const auto run_reference = [&] {
-      return queueInProcess(reference_dir.path(), s.queue_threads, s.seconds);
+      return queueInProcess(reference_dir, s.queue_threads, s.seconds, batch_delete);
     };
     const auto run_proxy = [&] {
       return queueOverProxy(proxy.endpoint(), ExoProxy::kToken, proxy.pid(), s.queue_threads,
-                            s.seconds);
+                            s.seconds, batch_delete);
     };
     RunResult ref;
     RunResult http;
@@ -229,9 +232,10 @@ void queue(const Settings& s, const ExoProxy& proxy) {
     cpu_proxy_server.push_back(http.server_cpu / ops(http) * 1e6);
     cpu_proxy_total.push_back((http.server_cpu + http.own_cpu) / ops(http) * 1e6);
   }
-  std::printf("\n### (b) Queue: send 10 + receive up to 10 + delete each, %d threads, %d s per "
-              "run, %d rounds\n\n",
-              s.queue_threads, s.seconds, s.rounds);
+  std::printf("\n### (b) Queue: send 10 + receive up to 10 + %s, %d threads, %d s per run, %d "
+              "rounds\n\n",
+              batch_delete ? "delete them in one batch" : "delete each", s.queue_threads, s.seconds,
+              s.rounds);
   std::printf("| path | messages/s | CPU µs / message |\n|---|---:|---:|\n");
   std::printf("| local.sqlite in process (reference) | %s | %s |\n", spread(rate_ref, 0).c_str(),
               spread(cpu_ref, 1).c_str());
@@ -239,11 +243,19 @@ void queue(const Settings& s, const ExoProxy& proxy) {
               spread(rate_proxy, 0).c_str(), spread(cpu_proxy_server, 1).c_str(),
               spread(cpu_proxy_total, 1).c_str());
   std::printf("\nin process, CPU µs per message by call: send (a batch of 10) %.1f, receive (up to "
-              "10) %.1f, delete (one each) %.1f\n",
-              median(phases[0]), median(phases[1]), median(phases[2]));
+              "10) %.1f, delete (%s) %.1f\n",
+              median(phases[0]), median(phases[1]), batch_delete ? "in one batch" : "one each",
+              median(phases[2]));
   std::printf("over HTTP / in process: %.2f of the rate; exo-proxy alone at 2 cores of CPU "
-              "would serve %.0f messages/s (target ≥ 20,000 on 2 cores)\n",
-              median(rate_proxy) / median(rate_ref), 2e6 / median(cpu_proxy_server));
+              "would serve %.0f messages/s%s\n",
+              median(rate_proxy) / median(rate_ref), 2e6 / median(cpu_proxy_server),
+              batch_delete ? " (target ≥ 20,000 on 2 cores)" : "");
+}
+
+void queue(const Settings& s, const ExoProxy& proxy) {
+  const TempDir reference_dir("exo-bench-queue-");
+  queueMode(s, proxy, reference_dir.path(), true);
+  queueMode(s, proxy, reference_dir.path(), false);
 }
 
 void objects(const Settings& s, const ExoProxy& proxy) {
