@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "backend/aws/sqs_queue.h"
 #include "backend/local/local_backends.h"
 
 namespace exoflow::backend {
@@ -83,6 +84,7 @@ void registerBuiltinBackends(Registry& registry) {
   registry.addQueue(std::string(local::kType), local::openQueue);
   registry.addObjectStore(std::string(local::kType), local::openObjectStore);
   registry.addKvStore(std::string(local::kType), local::openKvStore);
+  registry.addQueue(std::string(aws_sqs::kType), aws_sqs::openQueue);
 }
 
 } // namespace exoflow::backend

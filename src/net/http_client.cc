@@ -223,7 +223,8 @@ struct HttpClient::Impl {
 
   template <typename Stream>
   Awaitable<Attempt> exchange(Stream& stream, Connection& c, const Endpoint& endpoint,
-                              const HttpRequest& request, bool reused) {
+                              const HttpRequest& request, bool reused,
+                              std::chrono::milliseconds timeout) {
     http::request<http::string_body> req;
     req.method_string(request.method);
     req.target(endpoint.target);
@@ -239,7 +240,7 @@ struct HttpClient::Impl {
     req.keep_alive(true);
 
     beast::error_code ec;
-    c.lowest().expires_after(options.request_timeout);
+    c.lowest().expires_after(timeout);
     co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
     const std::string where = fmt::format("{}:{}", endpoint.host, endpoint.port);
     if (ec) {
@@ -274,7 +275,8 @@ struct HttpClient::Impl {
     co_return Attempt{std::move(out), false, message.keep_alive()};
   }
 
-  Awaitable<Attempt> attemptOnce(const Endpoint& endpoint, const HttpRequest& request) {
+  Awaitable<Attempt> attemptOnce(const Endpoint& endpoint, const HttpRequest& request,
+                                 std::chrono::milliseconds timeout) {
     for (int fresh = 0; fresh < 2; ++fresh) {
       std::unique_ptr<Connection> c = fresh == 0 ? takeIdle(endpoint.key()) : nullptr;
       const bool reused = c != nullptr;
@@ -286,9 +288,9 @@ struct HttpClient::Impl {
       // Two statements, not ?: with co_await in both arms (which g++ 12 miscompiles).
       Attempt a;
       if (c->tls) {
-        a = co_await exchange(*c->tls, *c, endpoint, request, reused);
+        a = co_await exchange(*c->tls, *c, endpoint, request, reused, timeout);
       } else {
-        a = co_await exchange(c->plain, *c, endpoint, request, reused);
+        a = co_await exchange(c->plain, *c, endpoint, request, reused, timeout);
       }
       if (a.stale) continue; // the server had closed it while idle: once more, on a new one
       if (a.result && a.keep_alive) putIdle(endpoint.key(), std::move(c));
@@ -312,15 +314,29 @@ struct HttpClient::Impl {
       co_return;
     }
     Result<HttpResponse> result = fail(ErrorCode::kUnavailable, "not sent");
+    using Clock = std::chrono::steady_clock;
+    const std::chrono::milliseconds per_attempt = options.request_timeout + request.extra_time;
+    const std::optional<Clock::time_point> deadline =
+        options.deadline.count() > 0
+            ? std::optional(Clock::now() + options.deadline + request.extra_time)
+            : std::nullopt;
+    const auto left = [&deadline] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now());
+    };
     int attempt = 1;
     for (;; ++attempt) {
-      Attempt a = co_await attemptOnce(*endpoint, request);
+      const std::chrono::milliseconds timeout =
+          deadline ? std::clamp(left(), std::chrono::milliseconds(1), per_attempt) : per_attempt;
+      Attempt a = co_await attemptOnce(*endpoint, request, timeout);
       result = std::move(a.result);
-      const bool retry = request.idempotent && attempt < options.retry.max_attempts &&
-                         (result ? options.retry.retryable(*result)
-                                 : result.error().code == ErrorCode::kUnavailable);
+      bool retry = request.idempotent && attempt < options.retry.max_attempts &&
+                   (result ? options.retry.retryable(*result)
+                           : result.error().code == ErrorCode::kUnavailable);
+      const std::chrono::milliseconds pause =
+          retry ? backoff(attempt) : std::chrono::milliseconds(0);
+      if (retry && deadline && left() <= pause) retry = false; // no time for another attempt
       if (!retry) break;
-      asio::steady_timer timer(ioc, backoff(attempt));
+      asio::steady_timer timer(ioc, pause);
       beast::error_code ec;
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }

@@ -29,6 +29,9 @@ struct HttpRequest {
   std::string body;
   /// Safe to send twice: only then are failures and retryable answers retried.
   bool idempotent = false;
+  /// Added to the timeouts of this request: how long the server may hold it on purpose (a
+  /// long poll's wait).
+  std::chrono::milliseconds extra_time{0};
 };
 
 struct HttpResponse {
@@ -53,6 +56,9 @@ struct RetryPolicy {
 struct HttpClientOptions {
   std::chrono::milliseconds connect_timeout{3000};
   std::chrono::milliseconds request_timeout{30000}; ///< per attempt, connect included
+  /// The whole call, retries and back-off included; 0: attempts × request_timeout. A call
+  /// that runs out of it fails with kUnavailable instead of trying again.
+  std::chrono::milliseconds deadline{0};
   std::size_t max_idle_per_endpoint = 32;
   std::size_t max_response_body = std::size_t{64} << 20;
   bool verify_tls = true;

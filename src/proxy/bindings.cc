@@ -1,5 +1,7 @@
 #include "proxy/bindings.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace exoflow::proxy {
@@ -18,8 +20,15 @@ Result<std::unique_ptr<Bindings>> Bindings::open(const ProxyConfig& config,
                                                  backend::Scheduler& scheduler) {
   auto out = std::make_unique<Bindings>();
   out->config_ = &config;
+  net::HttpClientOptions http;
+  http.request_timeout = config.limits.backend_timeout;
+  http.deadline = config.limits.backend_timeout;
+  http.connect_timeout = std::min(http.connect_timeout, config.limits.backend_timeout);
+  out->cloud_ = std::make_unique<backend::CloudServices>(
+      backend::AwsCredentialsSpec{config.aws_credentials.source, config.aws_credentials.params},
+      http);
   for (const auto& [name, binding] : config.bindings) {
-    backend::BackendContext context{name, config.data_dir, &scheduler};
+    backend::BackendContext context{name, config.data_dir, &scheduler, out->cloud_.get()};
     switch (binding.kind) {
     case BindingKind::kQueue: {
       QueueEntry& entry = out->queues_[name];

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/cloud.h"
 #include "backend/registry.h"
 #include "proxy/config.h"
 
@@ -54,6 +55,9 @@ public:
 
 private:
   const ProxyConfig* config_ = nullptr;
+  // The cloud backends' HTTP client and credentials; declared before the backends, so that it
+  // outlives them.
+  std::unique_ptr<backend::CloudServices> cloud_;
   std::map<std::string, QueueEntry> queues_;
   std::map<std::string, ObjectEntry> objects_;
   std::map<std::string, KvEntry> kv_;

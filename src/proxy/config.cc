@@ -31,8 +31,8 @@ constexpr std::array<std::string_view, 11> kTopKeys = {
 constexpr std::array<std::string_view, 2> kIdentityKeys = {"cloud", "region"};
 constexpr std::array<std::string_view, 3> kClouds = {"aws", "azure", "local"};
 constexpr std::array<std::string_view, 3> kTlsKeys = {"cert", "key", "ca"};
-constexpr std::array<std::string_view, 4> kLimitKeys = {"max_body", "max_connections",
-                                                        "header_timeout", "idle_timeout"};
+constexpr std::array<std::string_view, 5> kLimitKeys = {
+    "max_body", "max_connections", "header_timeout", "idle_timeout", "backend_timeout"};
 constexpr std::array<std::string_view, 4> kPeerKeys = {"url", "cloud", "region", "token"};
 constexpr std::array<std::string_view, 2> kCredentialKeys = {"aws", "azure"};
 constexpr std::array<std::string_view, 6> kAwsSources = {"chain",   "env",  "static",
@@ -178,6 +178,11 @@ void checkLimits(Checker& c, const Field& f, Limits& limits) {
   }
   if (const Field* v = fields->get("idle_timeout")) {
     if (auto d = c.duration(*v, 100, 3600'000)) limits.idle_timeout = std::chrono::milliseconds(*d);
+  }
+  if (const Field* v = fields->get("backend_timeout")) {
+    if (auto d = c.duration(*v, 100, 600'000)) {
+      limits.backend_timeout = std::chrono::milliseconds(*d);
+    }
   }
 }
 

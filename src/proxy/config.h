@@ -45,6 +45,9 @@ struct Limits {
   std::chrono::milliseconds header_timeout{10'000};
   /// How long a keep-alive connection may wait for its next request.
   std::chrono::milliseconds idle_timeout{60'000};
+  /// How long a cloud backend's call may take, retries included (a long poll's wait on top);
+  /// then it answers 503 (Unavailable).
+  std::chrono::milliseconds backend_timeout{10'000};
 };
 
 enum class BindingKind { kQueue, kObjects, kKv, kDatabase };

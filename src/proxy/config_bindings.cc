@@ -48,7 +48,8 @@ const std::vector<TypeInfo>& typeTable() {
        {{"region", KeyType::kRegion, true},
         {"queue"},
         {"queue_url", KeyType::kUrl},
-        {"endpoint", KeyType::kUrl}},
+        {"endpoint", KeyType::kUrl},
+        {"create", KeyType::kBool}}, // an extension: create missing queues (development, tests)
        "aws"},
       {"aws.s3",
        {K::kObjects},

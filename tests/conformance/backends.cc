@@ -1,14 +1,44 @@
 // The table of backends every conformance suite runs against, and the shared fixture.
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <random>
 #include <system_error>
 
+#include "backend/cloud.h"
 #include "conformance/conformance.h"
+#include "support/moto_server.h"
 
 namespace exoflow::backend::conformance {
 namespace {
+
+/// One moto server for this process, started when a test first needs it.
+testsupport::MotoServer& moto() {
+  static testsupport::MotoServer server;
+  return server;
+}
+
+/// The HTTP client and credentials the cloud backends get: moto takes any keys.
+CloudServices& cloud() {
+  static CloudServices services(AwsCredentialsSpec{
+      "static", {{"access_key_id", "testing"}, {"secret_access_key", "testing"}}});
+  return services;
+}
+
+std::vector<BackendRow> rowsOf(const std::vector<std::string>& types) {
+  std::vector<BackendRow> rows;
+  for (const BackendRow& row : backendRows()) {
+    if (std::find(types.begin(), types.end(), row.type) != types.end()) rows.push_back(row);
+  }
+  return rows;
+}
+
+Registry builtins() {
+  Registry registry;
+  registerBuiltinBackends(registry);
+  return registry;
+}
 
 std::size_t localBodyFiles(const std::filesystem::path& scratch) {
   std::size_t count = 0;
@@ -45,8 +75,43 @@ const std::vector<BackendRow>& backendRows() {
           .shortest_retention = std::chrono::seconds(1),
           .body_files = localBodyFiles,
       },
+      {
+          .name = "AwsSqs",
+          .type = "aws.sqs",
+          // A queue of its own per test and store, created (with its dead-letter queue) on open.
+          .spec =
+              [](const std::filesystem::path&, const std::string& resource) {
+                return BackendSpec{"aws.sqs",
+                                   {{"region", "us-east-1"},
+                                    {"queue", resource},
+                                    {"endpoint", moto().endpoint()},
+                                    {"create", "true"}}};
+              },
+          .unavailable = [] { return moto().available() ? std::string() : moto().why(); },
+          .describe = "aws.sqs:us-east-1",
+          .queue_features = {QueueFeature::kLongPolling, QueueFeature::kDeadLetter,
+                             QueueFeature::kDedup, QueueFeature::kAttributes,
+                             QueueFeature::kVisibilityChange},
+          .object_features = {},
+          .kv_features = {},
+          .shortest_retention = std::chrono::seconds(60), // SQS's shortest
+          .body_files = [](const std::filesystem::path&) -> std::size_t { return 0; },
+          .exclusive_receives = false,
+      },
   };
   return rows;
+}
+
+std::vector<BackendRow> queueRows() {
+  return rowsOf(builtins().queueTypes());
+}
+
+std::vector<BackendRow> objectStoreRows() {
+  return rowsOf(builtins().objectStoreTypes());
+}
+
+std::vector<BackendRow> kvStoreRows() {
+  return rowsOf(builtins().kvStoreTypes());
 }
 
 std::string rowName(const testing::TestParamInfo<BackendRow>& info) {
@@ -94,7 +159,7 @@ void BackendTest::SetUp() {
 }
 
 BackendContext BackendTest::context(const std::string& binding) {
-  return BackendContext{binding, scratch_.path(), &scheduler_};
+  return BackendContext{binding, scratch_.path(), &scheduler_, &cloud()};
 }
 
 BackendSpec BackendTest::spec(const std::string& name) const {

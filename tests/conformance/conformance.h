@@ -48,6 +48,10 @@ struct BackendRow {
   /// empty for backends that keep nothing locally. Lets the suite check that an aborted or
   /// deleted upload leaves nothing behind.
   std::function<std::size_t(const std::filesystem::path& scratch)> body_files;
+  /// Whether concurrent receives never hand one message to two consumers within its
+  /// visibility timeout. SQS standard queues promise at-least-once only (and moto's receive is
+  /// not atomic across its threads), so their consumers must tolerate a duplicate.
+  bool exclusive_receives = true;
 };
 
 /// Prints a row as its name in test output.
@@ -58,6 +62,10 @@ inline void PrintTo(const BackendRow& row, std::ostream* os) {
 
 /// Every backend the suites run against.
 const std::vector<BackendRow>& backendRows();
+/// The rows whose type serves queues, object stores or kv stores (in the registry).
+std::vector<BackendRow> queueRows();
+std::vector<BackendRow> objectStoreRows();
+std::vector<BackendRow> kvStoreRows();
 
 /// The test-name suffix for a row.
 std::string rowName(const testing::TestParamInfo<BackendRow>& info);

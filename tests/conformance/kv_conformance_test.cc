@@ -381,7 +381,7 @@ TEST_P(KvConformanceTest, AcknowledgedWritesSurviveReopening) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, KvConformanceTest, testing::ValuesIn(backendRows()), rowName);
+INSTANTIATE_TEST_SUITE_P(Backends, KvConformanceTest, testing::ValuesIn(kvStoreRows()), rowName);
 
 } // namespace
 } // namespace exoflow::backend::conformance

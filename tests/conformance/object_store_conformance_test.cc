@@ -509,7 +509,7 @@ TEST_P(ObjectStoreConformanceTest, AcknowledgedObjectsSurviveReopening) {
   EXPECT_EQ(listAll(*store, ListRequest{}), (std::vector<std::string>{"kept"}));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ObjectStoreConformanceTest, testing::ValuesIn(backendRows()),
+INSTANTIATE_TEST_SUITE_P(Backends, ObjectStoreConformanceTest, testing::ValuesIn(objectStoreRows()),
                          rowName);
 
 } // namespace

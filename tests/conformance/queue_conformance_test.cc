@@ -532,13 +532,18 @@ TEST_P(QueueConformanceTest, ConcurrentConsumersGetEveryMessageOnce) {
   }
   for (std::thread& t : consumers)
     t.join();
-  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kMessages));
-  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(),
-            static_cast<std::size_t>(kMessages))
-      << "a message was delivered to two consumers within its visibility timeout";
+  const std::set<std::string> distinct(seen.begin(), seen.end());
+  EXPECT_EQ(distinct.size(), static_cast<std::size_t>(kMessages)) << "a message was lost";
+  if (row().exclusive_receives) {
+    EXPECT_EQ(seen.size(), static_cast<std::size_t>(kMessages))
+        << "a message was delivered to two consumers within its visibility timeout";
+  } else {
+    // At-least-once: a duplicate now and then, never a flood.
+    EXPECT_LE(seen.size(), static_cast<std::size_t>(kMessages + kMessages / 10));
+  }
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, QueueConformanceTest, testing::ValuesIn(backendRows()), rowName);
+INSTANTIATE_TEST_SUITE_P(Backends, QueueConformanceTest, testing::ValuesIn(queueRows()), rowName);
 
 } // namespace
 } // namespace exoflow::backend::conformance

@@ -86,7 +86,7 @@ JsonApi::JsonApi(net::HttpClient& http, CredentialsProvider& credentials, Servic
       content_type_(std::move(content_type)) {}
 
 void JsonApi::call(const std::string& action, const nlohmann::json& body, bool idempotent,
-                   Done done) {
+                   Done done, std::chrono::milliseconds extra_time) {
   auto credentials = credentials_.get();
   if (!credentials) {
     done(tl::unexpected(credentials.error()));
@@ -97,6 +97,7 @@ void JsonApi::call(const std::string& action, const nlohmann::json& body, bool i
   request.url = endpoint_.url + "/";
   request.body = body.dump();
   request.idempotent = idempotent;
+  request.extra_time = extra_time;
   request.headers = {{"Host", host_},
                      {"Content-Type", content_type_},
                      {"X-Amz-Target", target_prefix_ + "." + action}};

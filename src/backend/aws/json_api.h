@@ -45,7 +45,9 @@ public:
   using Done = std::function<void(Result<nlohmann::json>)>;
   /// Calls `action` with `body`; `done` gets the parsed answer or a mapped error whose message
   /// carries AWS's own. Runs `done` on the HTTP client's thread, or inline when signing fails.
-  void call(const std::string& action, const nlohmann::json& body, bool idempotent, Done done);
+  /// `extra_time`: how long the service may hold the call on purpose (a long poll).
+  void call(const std::string& action, const nlohmann::json& body, bool idempotent, Done done,
+            std::chrono::milliseconds extra_time = std::chrono::milliseconds(0));
   /// The same, waiting (tools, tests, and set-up outside the request path).
   Result<nlohmann::json> callAndWait(const std::string& action, const nlohmann::json& body,
                                      bool idempotent);
