@@ -305,7 +305,7 @@ function expressionsIn(value, where, out) {
   for (const [k, v] of Object.entries(value)) {
     if (isExpression(k)) out.push([`${where} (key)`, k.slice(1, -1)]);
     const nested = k === 'template' && v && typeof v === 'object' && v.$schema;
-    if (!nested) expressionsIn(v, `${where}.${k}`, out);
+    if (!nested) expressionsIn(v, Array.isArray(value) ? `${where}[${k}]` : `${where}.${k}`, out);
   }
 }
 const nameOf = (r) => (isExpression(r.name) ? symbolic(parseExpression(r.name.slice(1, -1))) : String(r.name));
