@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Validates every ARM template under the golden folder given (default: tests/synth/golden) and,
-# given the exoflow binary too, the templates of a generated 61-service app, with
+# given the exoflow binary too, the templates of a generated 151-service app (over 800 resources: nested deployments), with
 # validate_arm.js against tests/synth/arm-schemas: zero errors, or the test fails. Then checks
 # that the validator rejects each deliberately wrong sample in tests/synth/arm-invalid with the
 # errors it lists. Node.js and tests/synth/node_modules (scripts/setup) must be there: their
@@ -25,7 +25,7 @@ if [ -n "$exoflow" ]; then
   {
     printf 'exoflow: 1\napp: big\ncompute: {run: ./big}\nroutes:\n  - path: /*\nservices:\n'
     printf '  db: {kind: database, engine: postgres}\n'
-    for i in $(seq 1 60); do printf '  q%d: {kind: queue, dead_letter: {after: 3}}\n' "$i"; done
+    for i in $(seq 1 150); do printf '  q%d: {kind: queue, dead_letter: {after: 3}}\n' "$i"; done
     printf 'targets:\n  - {cloud: azure, region: eastus}\n'
   } >"$work/exoflow.yaml"
   "$exoflow" synth -f "$work/exoflow.yaml" --target azure --out "$work/out" >/dev/null

@@ -164,6 +164,34 @@ TEST(AzureSynthTest, NoAzureTargetIsAnErrorForTargetAzure) {
   EXPECT_EQ(out.error().message, "the manifest has no azure target");
 }
 
+TEST(AzureSynthTest, AThousandServicesSplitIntoNestedDeploymentsWithinArmsQuota) {
+  std::string text = "exoflow: 1\napp: big\ncompute: {run: ./big}\nroutes:\n  - path: /*\n"
+                     "services:\n  db: {kind: database, engine: postgres}\n";
+  for (int i = 1; i <= 333; ++i) {
+    text += "  q" + std::to_string(i) + ": {kind: queue, dead_letter: {after: 3}}\n";
+    text += "  o" + std::to_string(i) + ": {kind: objects}\n";
+    text += "  k" + std::to_string(i) + ": {kind: kv}\n";
+  }
+  text += "targets:\n  - {cloud: azure, region: eastus}\n";
+  auto out = synthesize(test::appFromText(text), TargetSet::kAzure);
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  const json app = fileJson(*out, "azure/eastus/app.json");
+  const std::vector<json> parts = ofType(app["resources"], "Microsoft.Resources/deployments");
+  ASSERT_GE(parts.size(), 2U);
+  EXPECT_LE(app["resources"].size(), 800U);
+  std::size_t queues = 0;
+  for (const json& part : parts) {
+    const json& resources = part["properties"]["template"]["resources"];
+    std::size_t count = resources.size();
+    for (const json& r : resources)
+      count += r.contains("resources") ? r["resources"].size() : 0;
+    EXPECT_LE(count, 800U) << part["name"];
+    queues += ofType(resources, "Microsoft.Storage/storageAccounts/queueServices/queues").size();
+  }
+  EXPECT_EQ(queues, 666U); // 333 queues and their dead-letter queues
+  EXPECT_NE(out->notes.back().find("split over"), std::string::npos) << out->notes.back();
+}
+
 TEST(AzureSynthTest, AzureFilesAreByteIdenticalRunToRun) {
   for (const std::string& name : test::caseNames()) {
     const model::App app = test::loadApp(test::caseManifest(name));

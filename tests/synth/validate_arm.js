@@ -322,11 +322,15 @@ function flatten(list, parent, out = []) {
   return out;
 }
 
-function semantics(t, where, errors) {
-  const resources = flatten(t.resources);
-  const params = new Set(Object.keys(t.parameters || {}));
-  const vars = new Set(Object.keys(t.variables || {}));
-  const used = new Set();
+/** What a template's expressions may name: its own parameters, variables and resources, or
+ *  with a nested template evaluated in the outer scope, those of the outer template too. */
+function scopeOf(t, outer) {
+  if (outer) return { params: outer.params, vars: outer.vars, used: outer.used, resources: [...flatten(t.resources), ...outer.resources], owner: false };
+  return { params: new Set(Object.keys(t.parameters || {})), vars: new Set(Object.keys(t.variables || {})), used: new Set(), resources: flatten(t.resources), owner: true };
+}
+
+function semantics(t, where, errors, ctx) {
+  const { resources, params, vars, used } = ctx;
   const find = (type, name) => resources.find((r) => r.type === type && r.name === name);
   /** A resource of the template, or a named part of one (a subnet, a gateway's pool). */
   function names(type, segments, at) {
@@ -373,11 +377,18 @@ function semantics(t, where, errors) {
       if (node.call !== 'resourceid') errors.push(`${where}.resources[${i}].dependsOn: [${dep}] is not a resourceId()`);
     }
   });
+  if (!ctx.owner) {
+    for (const key of ['parameters', 'variables']) {
+      if (t[key] && Object.keys(t[key]).length) errors.push(`${where}.${key}: a template evaluated in the outer scope uses the outer ${key}`);
+    }
+    return;
+  }
   for (const p of params) if (!used.has(p)) errors.push(`${where}.parameters.${p}: declared but never used`);
 }
 
 // ---- one template --------------------------------------------------------------------------------
-function checkTemplate(t, scope, where, errors) {
+function checkTemplate(t, scope, where, errors, outer = null) {
+  const ctx = scopeOf(t, outer);
   const schemaUrl = String(t.$schema || '').replace(/#$/, '');
   if (schemaUrl !== ROOTS[scope]) errors.push(`${where}.$schema: expected ${ROOTS[scope]}# for a ${scope} template`);
   const root = rootValidator(scope);
@@ -408,10 +419,11 @@ function checkTemplate(t, scope, where, errors) {
     if (nested) {
       const { template, ...rest } = r.properties;
       strictKeys(rest, candidates.flatMap(([s, f]) => childSchemas(s, f, 'properties')), `${at}.properties`, errors);
-      checkTemplate(template, 'resourceGroup', `${at}.properties.template`, errors);
+      const innerScope = String((rest.expressionEvaluationOptions || {}).scope || 'Outer').toLowerCase() === 'inner';
+      checkTemplate(template, 'resourceGroup', `${at}.properties.template`, errors, innerScope ? null : ctx);
     }
   });
-  semantics(t, where, errors);
+  semantics(t, where, errors, ctx);
 }
 function at0(ref) {
   const [file, pointer = ''] = ref.split('#');

@@ -57,7 +57,7 @@ AppTemplate build(const model::App& app, const model::Target& self,
   addNetwork(t, app, self, layout);
   addGateway(t, app, self, layout);
   if (layout.peers) addPeerBalancer(t, app, self);
-  addStorage(t, app, self, names, layout);
+  addStorage(t, app, self, names, layout, out.split_services);
   out.notes.clear();
   addDatabases(t, app, self, names, layout, out.notes);
   if (layout.compute) {
@@ -186,6 +186,16 @@ tl::expected<AppTemplate, std::string> renderAppTemplate(const model::App& app,
   out.proxy_config_inline = out.proxy_config.size() <= kInlineProxyConfigBytes;
   AppTemplate built = build(app, self, names, out);
   if (built.tmpl.is_null()) return built;
+  if (countResources(built.tmpl["resources"]) > kArmMaxResources) {
+    out.split_services = true; // the services move into nested deployments
+    built = build(app, self, names, out);
+    std::size_t parts = 0;
+    for (const Json& r : built.tmpl["resources"])
+      parts += r["type"] == "Microsoft.Resources/deployments" ? 1 : 0;
+    built.notes.push_back(fmt::format("azure {}: more than {} resources; the services are split "
+                                      "over {} nested deployments",
+                                      self.region, kArmMaxResources, parts));
+  }
   if (customDataSize(built.tmpl) > kMaxCustomDataBytes && out.proxy_config_inline) {
     out.proxy_config_inline = false; // the instances fetch it from the artifact container
     built = build(app, self, names, out);
@@ -204,9 +214,7 @@ tl::expected<AppTemplate, std::string> renderAppTemplate(const model::App& app,
   const std::size_t resources = countResources(built.tmpl["resources"]);
   if (resources > kArmMaxResources) {
     return tl::unexpected(fmt::format("the app template for azure {} has {} resources, over "
-                                      "ARM's {}; each queue with compute takes 4 to 8 (its "
-                                      "dead-letter queue, spill containers and role assignments), "
-                                      "so use fewer services",
+                                      "ARM's {}, even with its services in nested deployments",
                                       self.region, resources, kArmMaxResources));
   }
   if (built.tmpl.contains("outputs") && built.tmpl["outputs"].size() > kArmMaxOutputs) {

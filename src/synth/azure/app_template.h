@@ -17,6 +17,7 @@ struct AppTemplate {        // NOLINT(bugprone-exception-escape)
   Json tmpl;                ///< null when the target has nothing to run
   std::string proxy_config; ///< empty when the app has no services
   bool proxy_config_inline = true;
+  bool split_services = false; ///< queues, containers and tables in nested deployments
   std::vector<std::string> notes;
 };
 

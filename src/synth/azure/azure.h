@@ -118,8 +118,12 @@ void addNetwork(ArmTemplate& t, const model::App& app, const model::Target& self
 void addGateway(ArmTemplate& t, const model::App& app, const model::Target& self,
                 const Layout& layout);
 void addPeerBalancer(ArmTemplate& t, const model::App& app, const model::Target& self);
+/// The app storage account and its queues, containers and tables. `split`: they go into
+/// nested deployments `<app>-services-<N>`, each within ARM's 800 resources.
 void addStorage(ArmTemplate& t, const model::App& app, const model::Target& self,
-                const std::vector<ServiceNames>& names, const Layout& layout);
+                const std::vector<ServiceNames>& names, const Layout& layout, bool split);
+/// The app storage account's name, as an expression part (unique per resource group).
+std::string storageAccountExpr(const model::App& app);
 /// The key vault, the servers and their private DNS; notes say where the manifest's request
 /// was adjusted to what Azure offers.
 void addDatabases(ArmTemplate& t, const model::App& app, const model::Target& self,

@@ -84,6 +84,12 @@ tl::expected<SynthOutput, SynthError> synthesizeAzure(const model::App& app) {
       continue;
     }
     const std::string text = dumpJson(rendered->tmpl);
+    if (text.size() > kArmMaxTemplateBytes) {
+      return tl::unexpected(SynthError{
+          "services", fmt::format("the app template for azure {} is {} bytes, over ARM's {}; use "
+                                  "fewer services",
+                                  t.region, text.size(), kArmMaxTemplateBytes)});
+    }
     out.files.push_back({dir + "app.json", text});
     Json e = entry(app.name + "-app", t.region + "/app.json", text, rendered->tmpl);
     e["region"] = t.region;
