@@ -157,6 +157,19 @@ TEST(AzureSynthTest, TrafficManagerRoutesByPriorityOrWeight) {
   EXPECT_EQ(active["resources"][0]["properties"]["trafficRoutingMethod"], "Weighted");
 }
 
+TEST(AzureSynthTest, TrafficManagerWithoutRoutesIsANoteAndNoProfile) {
+  const model::App app = test::appFromText(
+      "exoflow: 1\napp: qq\nservices:\n  jobs: {kind: queue}\ntargets:\n"
+      "  - {cloud: azure, region: eastus}\n  - {cloud: azure, region: westus}\n"
+      "failover:\n  dns: {domain: example.com, name: q, provider: trafficmanager}\n");
+  auto out = synthesize(app, TargetSet::kAzure);
+  ASSERT_TRUE(out.has_value());
+  for (const OutputFile& f : out->files)
+    EXPECT_NE(f.path, "azure/global.json");
+  ASSERT_FALSE(out->notes.empty());
+  EXPECT_TRUE(out->notes.back().starts_with("failover.dns: trafficmanager needs routes"));
+}
+
 TEST(AzureSynthTest, NoAzureTargetIsAnErrorForTargetAzure) {
   auto out = synthesize(test::loadApp(test::caseManifest("kv")), TargetSet::kAzure);
   ASSERT_FALSE(out.has_value());

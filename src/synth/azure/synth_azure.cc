@@ -104,8 +104,12 @@ tl::expected<SynthOutput, SynthError> synthesizeAzure(const model::App& app) {
   }
   plan["deployments"] = std::move(deployments);
 
-  if (app.failover && app.failover->dns &&
-      app.failover->dns->provider == model::DnsProvider::kTrafficManager) {
+  const bool traffic_manager = app.failover && app.failover->dns &&
+                               app.failover->dns->provider == model::DnsProvider::kTrafficManager;
+  if (traffic_manager && (!app.compute || app.routes.empty())) {
+    out.notes.emplace_back("failover.dns: trafficmanager needs routes (its endpoints are each "
+                           "target's application gateway or load balancer); no azure/global.json");
+  } else if (traffic_manager) {
     const Json global = azure::renderGlobal(app);
     const std::string text = dumpJson(global);
     out.files.push_back({"azure/global.json", text});
