@@ -108,7 +108,10 @@ public:
       // In the template's order; a value nobody knows yet is passed empty.
       std::string value = valueOf(name);
       if (value.empty()) missing.push_back(name);
-      out.push_back(name + "=" + value);
+      std::string entry = name;
+      entry += '=';
+      entry += value;
+      out.push_back(std::move(entry));
     }
     return out;
   }

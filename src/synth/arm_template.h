@@ -16,7 +16,7 @@ namespace exoflow::synth {
 constexpr std::size_t kArmMaxResources = 800;
 constexpr std::size_t kArmMaxParameters = 256;
 constexpr std::size_t kArmMaxOutputs = 64;
-constexpr std::size_t kArmMaxTemplateBytes = 4U * 1024U * 1024U;
+constexpr std::size_t kArmMaxTemplateBytes = std::size_t{4} * 1024 * 1024;
 
 /// The deployment scope a template is written for; it decides its `$schema`.
 enum class ArmScope { kResourceGroup, kSubscription };
