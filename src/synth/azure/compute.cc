@@ -36,7 +36,10 @@ Json ipConfiguration(const model::App& app, const Layout& layout) {
   }
   // Each instance reaches the internet (artifacts, Key Vault, the peers) through its own
   // address; the NSG admits only `ports`, the gateway and the peers.
+  // Standard: Azure no longer creates Basic addresses, and Standard ones admit nothing inbound
+  // that the NSG does not allow.
   props["publicIPAddressConfiguration"] = {{"name", "public"},
+                                           {"sku", {{"name", "Standard"}, {"tier", "Regional"}}},
                                            {"properties", {{"idleTimeoutInMinutes", 15}}}};
   return {{"name", "ipconfig"}, {"properties", std::move(props)}};
 }
