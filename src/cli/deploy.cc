@@ -24,7 +24,9 @@ tl::expected<Prepared, int> prepareAws(const std::string& file, const std::strin
   if (target.rfind("aws:", 0) == 0) {
     region = target.substr(4);
   } else if (target != "aws") {
-    std::fprintf(stderr, "exoflow: error: --target %s: the targets are aws, aws:REGION, azure and azure:REGION\n",
+    std::fprintf(stderr,
+                 "exoflow: error: --target %s: the targets are aws, aws:REGION, azure and "
+                 "azure:REGION\n",
                  target.c_str());
     return tl::unexpected(kExitUsage);
   }
