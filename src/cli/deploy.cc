@@ -24,7 +24,9 @@ tl::expected<Prepared, int> prepareAws(const std::string& file, const std::strin
   if (target.rfind("aws:", 0) == 0) {
     region = target.substr(4);
   } else if (target != "aws") {
-    std::fprintf(stderr, "exoflow: error: --target %s: only aws and aws:REGION are supported\n",
+    std::fprintf(stderr,
+                 "exoflow: error: --target %s: the targets are aws, aws:REGION, azure and "
+                 "azure:REGION\n",
                  target.c_str());
     return tl::unexpected(kExitUsage);
   }
@@ -80,17 +82,6 @@ deploy::AwsOptions awsOptions(const std::string& endpoint_url, bool dry_run) {
   return options;
 }
 
-namespace {
-
-struct DeployCliOptions {
-  std::string file = "exoflow.yaml";
-  std::string target = "aws";
-  std::string out = "out";
-  std::string endpoint_url;
-  bool dry_run = false;
-};
-
-/// exo-proxy beside this exoflow binary, else on PATH; empty when there is none.
 fs::path findProxy() {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
@@ -115,7 +106,22 @@ fs::path findProxy() {
   return {};
 }
 
+namespace {
+
+struct DeployCliOptions {
+  std::string file = "exoflow.yaml";
+  std::string target = "aws";
+  std::string out = "out";
+  std::string endpoint_url;
+  std::string ssh_public_key;
+  bool dry_run = false;
+};
+
 int runDeploy(const DeployCliOptions& options) {
+  if (isAzureTarget(options.target)) {
+    return runAzureDeploy(
+        {options.file, options.target, options.out, options.dry_run, options.ssh_public_key});
+  }
   auto prepared = prepareAws(options.file, options.target, options.out);
   if (!prepared) return prepared.error();
   const deploy::AwsCli cli(awsOptions(options.endpoint_url, options.dry_run));
@@ -139,11 +145,14 @@ void addDeployCommand(CLI::App& app, int& exit_code) {
       "deploy", "Synthesize (into --out), package compute.artifact, then create or update the\n"
                 "bootstrap stack, upload the artifacts, and create or update each app stack and\n"
                 "the global stack with the AWS CLI, showing the stack events as they arrive.\n"
+                "--target azure does the same with the Azure CLI (az deployment sub/group\n"
+                "create, az storage blob upload).\n"
                 "Exit status: 0 deployed, 1 invalid manifest or a failed deploy, 2 usage.");
   cmd->add_option("-f,--file", options->file, "The manifest")
       ->capture_default_str()
       ->type_name("FILE");
-  cmd->add_option("-t,--target", options->target, "aws, or aws:REGION for one region")
+  cmd->add_option("-t,--target", options->target,
+                  "aws or azure, or aws:REGION / azure:REGION for one region")
       ->capture_default_str()
       ->type_name("TARGET");
   cmd->add_option("-o,--out", options->out, "Where the templates are written")
@@ -152,6 +161,9 @@ void addDeployCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--endpoint-url", options->endpoint_url,
                   "Passed to every aws call (an emulator such as moto)")
       ->type_name("URL");
+  cmd->add_option("--ssh-public-key", options->ssh_public_key,
+                  "azure: the instances' SSH public key (default ~/.ssh/id_rsa.pub)")
+      ->type_name("FILE");
   cmd->add_flag("--dry-run", options->dry_run, "Print the commands, run none");
   cmd->callback([options, &exit_code] { exit_code = runDeploy(*options); });
 }

@@ -1,6 +1,6 @@
 #pragma once
 // What `exoflow deploy` and `exoflow plan` share: the manifest loaded and synthesized into
-// out/aws, and the AWS CLI options.
+// out/aws or out/azure, and the cloud CLIs' options.
 
 #include <filesystem>
 #include <string>
@@ -26,5 +26,21 @@ tl::expected<Prepared, int> prepareAws(const std::string& file, const std::strin
 
 /// Options whose print() writes a line to stdout.
 deploy::AwsOptions awsOptions(const std::string& endpoint_url, bool dry_run);
+
+/// exo-proxy beside this exoflow binary, else on PATH; empty when there is none.
+std::filesystem::path findProxy();
+
+/// `--target azure` or `azure:REGION`, and what deploy and plan take for it.
+struct AzureRequest {
+  std::string file;
+  std::string target;
+  std::string out;
+  bool dry_run = false;
+  std::string ssh_public_key; ///< empty: ~/.ssh/id_rsa.pub
+};
+bool isAzureTarget(const std::string& target);
+/// Synthesizes into out/azure and deploys or plans with the Azure CLI; the exit code.
+int runAzureDeploy(const AzureRequest& request);
+int runAzurePlan(const AzureRequest& request);
 
 } // namespace exoflow::cli

@@ -28,8 +28,8 @@ synth::TargetSet targetSet(const std::string& name) {
   return synth::TargetSet::kAll;
 }
 
-/// Writes every file; the folders of the clouds written (out/aws, out/local) are replaced as
-/// a whole so that no file of an earlier run is left behind.
+/// Writes every file; the folders of the clouds written (out/aws, out/azure, out/local) are
+/// replaced as a whole so that no file of an earlier run is left behind.
 bool writeFiles(const fs::path& root, const std::vector<synth::OutputFile>& files) {
   std::set<std::string> tops;
   for (const auto& f : files)
@@ -92,6 +92,7 @@ void addSynthCommand(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "synth", "Write the native templates of each target and one exo-proxy config per target:\n"
                "out/aws/{bootstrap,global,plan}.json, out/aws/<region>/{app.json,proxy.yaml},\n"
+               "out/azure/{bootstrap,global,plan}.json, out/azure/<region>/{app.json,proxy.yaml},\n"
                "out/local/proxy.yaml. The same manifest always gives the same bytes.\n"
                "Exit status: 0 written, 1 invalid manifest, 2 usage or I/O error.");
   cmd->add_option("-f,--file", options->file, "The manifest")

@@ -15,7 +15,7 @@ constexpr std::size_t kHashDigits = 6;
 // Sources: the SQS, S3, DynamoDB, RDS, IAM and CloudFormation API references (CreateQueue,
 // bucket naming rules, CreateTable, CreateDBInstance, CreateRole, CreateStack) and Azure's
 // "Naming rules and restrictions for Azure resources".
-constexpr std::array<NameRule, 14> kRules = {{
+constexpr std::array<NameRule, 15> kRules = {{
     {NameKind::kAwsSqsQueue, "SQS queue name", 1, 80, false, "_-", '-', false, false, false},
     {NameKind::kAwsS3Bucket, "S3 bucket name", 3, 63, true, "-", '-', true, true, true},
     {NameKind::kAwsDynamoDbTable, "DynamoDB table name", 3, 255, false, "_.-", '-', false, false,
@@ -35,6 +35,8 @@ constexpr std::array<NameRule, 14> kRules = {{
     {NameKind::kAzureFlexibleServer, "flexible server name", 3, 63, true, "-", '-', false, true,
      true},
     {NameKind::kAzureKeyVault, "key vault name", 3, 24, false, "-", '-', true, true, true},
+    {NameKind::kAzureDatabase, "flexible server database name", 1, 63, true, "_", '_', true, false,
+     false},
 }};
 
 bool isLetter(char c) {

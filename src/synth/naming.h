@@ -28,6 +28,7 @@ enum class NameKind {
   kAzureTable, ///< letters and digits only, starts with a letter
   kAzureFlexibleServer,
   kAzureKeyVault,
+  kAzureDatabase, ///< the database inside a flexible server
 };
 
 /// The limits of one kind of name.

@@ -29,7 +29,9 @@ constexpr std::array<DatabaseSize, 4> kDatabaseSizes = {{
 // RDS versions are pinned to a minor: cfn-lint 1.51 flags the bare majors ("16") as
 // deprecated and MySQL takes no bare major at all. Each one is accepted with every class
 // above (tests/synth runs cfn-lint on templates that use them all); RDS upgrades the minor
-// version itself (AutoMinorVersionUpgrade).
+// version itself (AutoMinorVersionUpgrade). Azure's versions are those the flexible server
+// APIs in tests/synth/arm-schemas accept; "" means Azure does not offer it (MySQL 8.4 is not
+// in API 2023-12-30 or 2024-12-30).
 constexpr std::array<EngineVersion, 7> kEngineVersions = {{
     {DbEngine::kPostgres, "13", "13.20", "13"},
     {DbEngine::kPostgres, "14", "14.17", "14"},
@@ -37,7 +39,7 @@ constexpr std::array<EngineVersion, 7> kEngineVersions = {{
     {DbEngine::kPostgres, "16", "16.8", "16"},
     {DbEngine::kPostgres, "17", "17.4", "17"},
     {DbEngine::kMysql, "8.0", "8.0.42", "8.0.21"},
-    {DbEngine::kMysql, "8.4", "8.4.5", "8.4"},
+    {DbEngine::kMysql, "8.4", "8.4.5", ""},
 }};
 
 } // namespace

@@ -28,9 +28,9 @@ struct DatabaseSize {
 /// A manifest engine version and what each cloud calls it.
 struct EngineVersion {
   model::DbEngine engine;
-  std::string_view version;     ///< as the manifest writes it: "16", "8.0"
-  std::string_view aws_version; ///< RDS EngineVersion
-  std::string_view azure_version;
+  std::string_view version;       ///< as the manifest writes it: "16", "8.0"
+  std::string_view aws_version;   ///< RDS EngineVersion
+  std::string_view azure_version; ///< flexible server version; empty: Azure does not offer it
 };
 
 std::span<const ComputeSize> computeSizes();

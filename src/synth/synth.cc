@@ -128,9 +128,8 @@ tl::expected<SynthOutput, SynthError> synthesize(const model::App& app, TargetSe
   if (targets == TargetSet::kAws && !hasCloud(app, model::Cloud::kAws)) {
     return tl::unexpected(SynthError{"targets", "the manifest has no aws target"});
   }
-  if (targets == TargetSet::kAzure) {
-    return tl::unexpected(
-        SynthError{"targets", "synthesis for azure is not available yet (aws and local are)"});
+  if (targets == TargetSet::kAzure && !hasCloud(app, model::Cloud::kAzure)) {
+    return tl::unexpected(SynthError{"targets", "the manifest has no azure target"});
   }
   if (aws && hasCloud(app, model::Cloud::kAws)) {
     auto part = synthesizeAws(app);
@@ -139,7 +138,14 @@ tl::expected<SynthOutput, SynthError> synthesize(const model::App& app, TargetSe
     out.notes.insert(out.notes.end(), part->notes.begin(), part->notes.end());
   }
   if (azure && hasCloud(app, model::Cloud::kAzure)) {
-    out.notes.emplace_back("azure: synthesis is not available yet; no files written for azure");
+    auto part = synthesizeAzure(app);
+    if (!part) return tl::unexpected(part.error());
+    out.files.insert(out.files.end(), part->files.begin(), part->files.end());
+    out.notes.insert(out.notes.end(), part->notes.begin(), part->notes.end());
+  } else if (azure && app.failover && app.failover->dns &&
+             app.failover->dns->provider == model::DnsProvider::kTrafficManager) {
+    out.notes.emplace_back("failover.dns: trafficmanager needs an azure target to hold its "
+                           "profile; no azure/global.json");
   }
   if (local && !app.services.empty()) {
     out.files.push_back({"local/proxy.yaml", renderLocalSynthProxyConfig(app)});

@@ -1,6 +1,7 @@
 #pragma once
 // `exoflow synth`: from a checked app model to the files of each target: CloudFormation for
-// AWS (bootstrap, one app stack per region, the DNS layer), one exo-proxy config per target,
+// AWS and ARM templates for Azure (bootstrap, one app template per region, the DNS layer), one
+// exo-proxy config per target,
 // and a plan that says how each template is deployed. The same model always gives the same
 // bytes.
 
@@ -37,5 +38,9 @@ tl::expected<SynthOutput, SynthError> synthesize(const model::App& app, TargetSe
 /// The AWS files alone: aws/bootstrap.json, aws/<region>/app.json (+ stacks/services-N.json),
 /// aws/<region>/proxy.yaml, aws/global.json with Route 53, and aws/plan.json.
 tl::expected<SynthOutput, SynthError> synthesizeAws(const model::App& app);
+
+/// The Azure files alone: azure/bootstrap.json (subscription scope), azure/<region>/app.json,
+/// azure/<region>/proxy.yaml, azure/global.json with Traffic Manager, and azure/plan.json.
+tl::expected<SynthOutput, SynthError> synthesizeAzure(const model::App& app);
 
 } // namespace exoflow::synth

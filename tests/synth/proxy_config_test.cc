@@ -63,9 +63,9 @@ TEST(ProxyConfigTest, EveryGeneratedConfigPassesTheProxysChecker) {
     std::ofstream(dir / "tls" / name) << "test\n";
   proxy::ConfigOptions options;
   options.base_dir = dir;
-  options.available.queue = {"aws.sqs", "local.sqlite", "peer"};
-  options.available.objects = {"aws.s3", "local.sqlite", "peer"};
-  options.available.kv = {"aws.dynamodb", "local.sqlite", "peer"};
+  options.available.queue = {"aws.sqs", "azure.queue", "local.sqlite", "peer"};
+  options.available.objects = {"aws.s3", "azure.blob", "local.sqlite", "peer"};
+  options.available.kv = {"aws.dynamodb", "azure.table", "local.sqlite", "peer"};
   options.env = [](const std::string& name) -> std::optional<std::string> {
     if (name.ends_with("_URL")) return "https://10.0.0.9:7443";
     if (name == "EXO_AWS_ACCOUNT_ID") return "123456789012";

@@ -4,40 +4,17 @@
 #include "synth/naming.h"
 #include "synth/proxy_config.h"
 #include "synth/sizes.h"
+#include "synth/startup.h"
 
 namespace exoflow::synth::aws {
 
 namespace {
 
-constexpr std::string_view kEof = "EXOFLOW_EOF";
+constexpr std::string_view kEof = kHeredocEnd;
 
 /// A heredoc whose body bash leaves alone, written into Fn::Sub text.
 std::string literalFile(std::string_view path, std::string_view body) {
-  std::string text = escapeForSub(body);
-  if (!text.empty() && text.back() != '\n') text += '\n';
-  return fmt::format("cat > {} <<'{}'\n{}{}\n", path, kEof, text, kEof);
-}
-
-std::string unit(std::string_view description, std::string_view after, std::string_view env,
-                 std::string_view exec, std::string_view log, std::string_view dir) {
-  std::string out = fmt::format("[Unit]\nDescription={}\nWants=network-online.target\n"
-                                "After=network-online.target{}\n\n[Service]\n",
-                                description, after);
-  if (!dir.empty()) out += fmt::format("WorkingDirectory={}\n", dir);
-  out += fmt::format("EnvironmentFile={}\nExecStart={}\nRestart=always\nRestartSec=2\n"
-                     "StandardOutput=append:{}\nStandardError=append:{}\n\n"
-                     "[Install]\nWantedBy=multi-user.target\n",
-                     env, exec, log, log);
-  return out;
-}
-
-std::string systemdQuote(std::string_view value) {
-  std::string out = "\"";
-  for (char c : value) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
+  return heredocFile(path, escapeForSub(body));
 }
 
 std::string agentConfig(const model::App& app) {
@@ -133,14 +110,14 @@ Json userData(const model::App& app, const model::Target& self,
   s += literalFile("/opt/exoflow/run.sh", "exec " + compute.run + "\n");
   if (proxy) {
     s += literalFile("/etc/systemd/system/exo-proxy.service",
-                     unit("exo-proxy of " + app.name, "", "/etc/exoflow/proxy.env",
-                          "/usr/local/bin/exo-proxy --config /etc/exoflow/proxy.yaml",
-                          "/var/log/exoflow/proxy.log", ""));
+                     systemdUnit("exo-proxy of " + app.name, "", "/etc/exoflow/proxy.env",
+                                 "/usr/local/bin/exo-proxy --config /etc/exoflow/proxy.yaml",
+                                 "/var/log/exoflow/proxy.log", ""));
   }
   s += literalFile("/etc/systemd/system/exoflow-app.service",
-                   unit("app " + app.name, proxy ? " exo-proxy.service" : "",
-                        "/etc/exoflow/app.env", "/bin/sh /opt/exoflow/run.sh",
-                        "/var/log/exoflow/app.log", "/opt/exoflow/app"));
+                   systemdUnit("app " + app.name, proxy ? " exo-proxy.service" : "",
+                               "/etc/exoflow/app.env", "/bin/sh /opt/exoflow/run.sh",
+                               "/var/log/exoflow/app.log", "/opt/exoflow/app"));
   s += "dnf install -y amazon-cloudwatch-agent\n";
   s += literalFile("/opt/aws/amazon-cloudwatch-agent/etc/exoflow.json", agentConfig(app));
   s += "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 "

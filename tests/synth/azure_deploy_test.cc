@@ -1,0 +1,205 @@
+// `exoflow deploy --target azure` and `exoflow plan --target azure` as users run them: the exact
+// commands of --dry-run, a clear error without the Azure CLI, and a whole deploy through a
+// stand-in `az` that records its arguments and answers like the real one.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "synth_test_util.h"
+
+namespace exoflow::synth {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CommandRun {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+class AzureDeployTest : public testing::Test {
+protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           fmt::format("exoflow-azure-deploy-{}",
+                       testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "dist");
+    std::ofstream(dir_ / "dist" / "app.sh") << "echo hi\n";
+    std::ofstream(dir_ / "id.pub") << "ssh-ed25519 AAAA test\n";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void writeManifest(const std::string& text) { std::ofstream(dir_ / "exoflow.yaml") << text; }
+
+  /// Runs exoflow in the test folder with `path` as PATH.
+  CommandRun run(const std::string& args, const std::string& path) {
+    const std::string cmd = fmt::format("cd '{}' && PATH='{}' '{}' {} >out.txt 2>err.txt",
+                                        dir_.string(), path, EXOFLOW_BINARY, args);
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, test::readFile(dir_ / "out.txt"),
+            test::readFile(dir_ / "err.txt")};
+  }
+
+  fs::path dir_;
+};
+
+constexpr std::string_view kMesh = R"(exoflow: 1
+app: mesh
+compute:
+  artifact: ./dist
+  run: ./app.sh
+routes:
+  - path: /*
+services:
+  work:
+    kind: queue
+targets:
+  - {cloud: aws, region: eu-west-1}
+  - {cloud: azure, region: francecentral}
+  - {cloud: azure, region: westeurope}
+failover:
+  mode: active-active
+  dns: {domain: example.com, name: mesh, provider: trafficmanager}
+)";
+
+TEST_F(AzureDeployTest, DryRunPrintsTheExactCommands) {
+  writeManifest(std::string(kMesh));
+  const CommandRun r =
+      run("deploy --target azure --dry-run --ssh-public-key id.pub", "/usr/bin:/bin");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string boot = "'<artifactStorageAccount of mesh-bootstrap>'";
+  const std::string ids = "'identityId=<identityId of mesh-bootstrap>' "
+                          "'identityClientId=<identityClientId of mesh-bootstrap>' "
+                          "'identityPrincipalId=<identityPrincipalId of mesh-bootstrap>' "
+                          "adminSshPublicKey=@id.pub";
+  const std::string upload = "az storage blob upload --auth-mode login --account-name " + boot +
+                             " --container-name artifacts --name {} --file {} --overwrite "
+                             "--only-show-errors --output none\n";
+  std::string expected =
+      fmt::format("tar -czf out/azure/app.tar.gz -C {}/./dist .\n", dir_.string()) +
+      "az deployment sub create --name mesh-bootstrap --location francecentral --template-file "
+      "out/azure/bootstrap.json --output json\n" +
+      fmt::format(fmt::runtime(upload), "mesh/app.tar.gz", "out/azure/app.tar.gz") +
+      fmt::format(fmt::runtime(upload), "mesh/azure-francecentral/proxy.yaml",
+                  "out/azure/francecentral/proxy.yaml") +
+      fmt::format(fmt::runtime(upload), "mesh/azure-westeurope/proxy.yaml",
+                  "out/azure/westeurope/proxy.yaml") +
+      "note: no exo-proxy binary found beside exoflow; instances fetch mesh/exo-proxy, upload it "
+      "before they start\n"
+      "az deployment group create --name mesh-app --resource-group mesh-francecentral "
+      "--template-file out/azure/francecentral/app.json --parameters "
+      "'artifactStorageAccount=<artifactStorageAccount of mesh-bootstrap>' " +
+      ids +
+      " 'peerAwsEuWest1Url=<peer URL of mesh in eu-west-1>' "
+      "'peerAzureWesteuropeUrl=<peer URL of mesh in westeurope>' --output json\n"
+      "az deployment group create --name mesh-app --resource-group mesh-westeurope "
+      "--template-file out/azure/westeurope/app.json --parameters "
+      "'artifactStorageAccount=<artifactStorageAccount of mesh-bootstrap>' " +
+      ids +
+      " 'peerAwsEuWest1Url=<peer URL of mesh in eu-west-1>' "
+      "'peerAzureFrancecentralUrl=<peer URL of mesh in francecentral>' --output json\n"
+      "az deployment group create --name mesh-global --resource-group mesh-francecentral "
+      "--template-file out/azure/global.json --parameters "
+      "'awsEuWest1Endpoint=<LoadBalancerDnsName of mesh-app in eu-west-1>' --output json\n";
+  EXPECT_EQ(r.out, expected);
+  EXPECT_TRUE(fs::exists(dir_ / "out" / "azure" / "plan.json"));
+}
+
+TEST_F(AzureDeployTest, WithoutTheAzureCliDeployAndPlanSaySo) {
+  writeManifest(std::string(kMesh));
+  const std::string message =
+      "the Azure CLI (az) is not installed or not on PATH; install it "
+      "(https://learn.microsoft.com/cli/azure/install-azure-cli) and sign in with `az login`\n";
+  const CommandRun deploy = run("deploy --target azure --ssh-public-key id.pub", dir_.string());
+  EXPECT_EQ(deploy.status, 1);
+  EXPECT_EQ(deploy.err, "exoflow: deploy failed: " + message);
+  const CommandRun plan = run("plan --target azure", dir_.string());
+  EXPECT_EQ(plan.status, 1);
+  EXPECT_EQ(plan.err, "exoflow: plan failed: " + message);
+}
+
+TEST_F(AzureDeployTest, ARegionThatIsNoAzureTargetIsRefused) {
+  writeManifest(std::string(kMesh));
+  const CommandRun r = run("deploy --target azure:mars --dry-run", "/usr/bin:/bin");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "exoflow.yaml: error: azure mars is not a target of the manifest (its azure "
+                   "regions: francecentral, westeurope)\n");
+}
+
+/// A stand-in for az: appends its arguments to az.log and answers deployments with outputs.
+void writeFakeAz(const fs::path& dir) {
+  std::ofstream az(dir / "az");
+  az << "#!/bin/sh\n"
+        "echo \"$*\" >> \"$(dirname \"$0\")/az.log\"\n"
+        "case \"$1 $2 $3\" in\n"
+        "  'deployment sub create') echo '{\"properties\": {\"outputs\": {"
+        "\"artifactStorageAccount\": {\"type\": \"String\", \"value\": \"meshartabc\"}, "
+        "\"artifactContainer\": {\"type\": \"String\", \"value\": \"artifacts\"}, "
+        "\"identityId\": {\"type\": \"String\", \"value\": \"/id/mesh\"}, "
+        "\"identityClientId\": {\"type\": \"String\", \"value\": \"client-1\"}, "
+        "\"identityPrincipalId\": {\"type\": \"String\", \"value\": \"principal-1\"}}}}' ;;\n"
+        "  'deployment group create') echo '{\"properties\": {\"outputs\": {"
+        "\"peerUrl\": {\"type\": \"String\", \"value\": \"https://203.0.113.7:7443\"}}}}' ;;\n"
+        "  'deployment sub what-if') echo '{\"changes\": [{\"changeType\": \"Create\", "
+        "\"resourceId\": \"/subscriptions/s1/resourceGroups/mesh-francecentral\"}, "
+        "{\"changeType\": \"NoChange\", \"resourceId\": \"/subscriptions/s1/x\"}]}' ;;\n"
+        "  'deployment sub show') echo 'ERROR: Deployment not found' >&2; exit 3 ;;\n"
+        "esac\n";
+  az.close();
+  fs::permissions(dir / "az", fs::perms::owner_all);
+}
+
+TEST_F(AzureDeployTest, ADeployPassesTheBootstrapsOutputsOnAndReportsWhatIsMissing) {
+  writeManifest(std::string(kMesh));
+  writeFakeAz(dir_);
+  const CommandRun r =
+      run("deploy --target azure --ssh-public-key id.pub", dir_.string() + ":/usr/bin:/bin");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  const std::string log = test::readFile(dir_ / "az.log");
+  // The bootstrap's outputs go to the uploads and the app deployments; the second Azure target
+  // gets the first one's peer URL; AWS's are not known to an Azure deploy.
+  EXPECT_NE(log.find("storage blob upload --auth-mode login --account-name meshartabc "
+                     "--container-name artifacts --name mesh/app.tar.gz"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("--resource-group mesh-westeurope --template-file "
+                     "out/azure/westeurope/app.json --parameters artifactStorageAccount=meshartabc "
+                     "identityId=/id/mesh identityClientId=client-1 "
+                     "identityPrincipalId=principal-1 adminSshPublicKey=@id.pub "
+                     "peerAwsEuWest1Url= peerAzureFrancecentralUrl=https://203.0.113.7:7443"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("mesh-global"), std::string::npos) << log;
+  EXPECT_NE(r.out.find("note: mesh-global not deployed: it needs awsEuWest1Endpoint"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("deployed mesh to azure"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(dir_ / "out" / "azure" / "app.tar.gz"));
+}
+
+TEST_F(AzureDeployTest, PlanShowsWhatIfAndWhatWouldBeCreated) {
+  writeManifest(std::string(kMesh));
+  writeFakeAz(dir_);
+  const CommandRun r = run("plan --target azure:westeurope", dir_.string() + ":/usr/bin:/bin");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_TRUE(r.out.starts_with("mesh-bootstrap (subscription, francecentral):\n"
+                                "  + /subscriptions/s1/resourceGroups/mesh-francecentral\n"
+                                "mesh-app (resource group mesh-westeurope): create, "))
+      << r.out;
+  EXPECT_NE(r.out.find("  + Microsoft.Compute/virtualMachineScaleSets mesh-vmss\n"),
+            std::string::npos)
+      << r.out;
+  const std::string log = test::readFile(dir_ / "az.log");
+  EXPECT_NE(log.find("deployment sub what-if --name mesh-bootstrap --location francecentral "
+                     "--template-file out/azure/bootstrap.json --no-pretty-print --output json"),
+            std::string::npos)
+      << log;
+}
+
+} // namespace
+} // namespace exoflow::synth
