@@ -77,6 +77,8 @@ TEST_F(AzureDeployTest, DryRunPrintsTheExactCommands) {
                           "'identityClientId=<identityClientId of mesh-bootstrap>' "
                           "'identityPrincipalId=<identityPrincipalId of mesh-bootstrap>' "
                           "adminSshPublicKey=@id.pub";
+  const fs::path proxy = fs::path(EXOFLOW_BINARY).parent_path() / "exo-proxy";
+  const bool has_proxy = fs::is_regular_file(proxy);
   const std::string upload = "az storage blob upload --auth-mode login --account-name " + boot +
                              " --container-name artifacts --name {} --file {} --overwrite "
                              "--only-show-errors --output none\n";
@@ -85,12 +87,15 @@ TEST_F(AzureDeployTest, DryRunPrintsTheExactCommands) {
       "az deployment sub create --name mesh-bootstrap --location francecentral --template-file "
       "out/azure/bootstrap.json --output json\n" +
       fmt::format(fmt::runtime(upload), "mesh/app.tar.gz", "out/azure/app.tar.gz") +
+      // exo-proxy goes up from beside exoflow when it was built there; else a note says so.
+      (has_proxy ? fmt::format(fmt::runtime(upload), "mesh/exo-proxy", proxy.string()) : "") +
       fmt::format(fmt::runtime(upload), "mesh/azure-francecentral/proxy.yaml",
                   "out/azure/francecentral/proxy.yaml") +
       fmt::format(fmt::runtime(upload), "mesh/azure-westeurope/proxy.yaml",
                   "out/azure/westeurope/proxy.yaml") +
-      "note: no exo-proxy binary found beside exoflow; instances fetch mesh/exo-proxy, upload it "
-      "before they start\n"
+      (has_proxy ? ""
+                 : "note: no exo-proxy binary found beside exoflow; instances fetch "
+                   "mesh/exo-proxy, upload it before they start\n") +
       "az deployment group create --name mesh-app --resource-group mesh-francecentral "
       "--template-file out/azure/francecentral/app.json --parameters "
       "'artifactStorageAccount=<artifactStorageAccount of mesh-bootstrap>' " +
