@@ -62,6 +62,7 @@ bench: build
 	@$(BUILD)/bench/bench_manifest --benchmark_min_time=0.5
 	@$(BUILD)/bench/bench_synth --benchmark_min_time=0.5
 	@$(BUILD)/bench/bench_proxy $(BENCH_PROXY_ARGS)
+	@$(BUILD)/bench/bench_sqs
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -265,19 +265,22 @@ int Child::stop() {
   return status_;
 }
 
-ExoProxy::ExoProxy(const std::string& binary) : dir_("exo-bench-proxy-") {
+ExoProxy::ExoProxy(const std::string& binary)
+    : ExoProxy(binary, R"(bindings:
+  jobs: {kind: queue, backends: [{type: local.sqlite}]}
+  blobs: {kind: objects, backends: [{type: local.sqlite}]}
+  kv: {kind: kv, backends: [{type: local.sqlite}]}
+)") {}
+
+ExoProxy::ExoProxy(const std::string& binary, const std::string& bindings)
+    : dir_("exo-bench-proxy-") {
   // Long timeouts and a high connection limit: the RSS benchmark holds 1,000 idle connections.
   writeFile(dir_.path() / "proxy.yaml", fmt::format(R"(listen: 127.0.0.1:0
-identity: {{cloud: local}}
 token: {}
 data_dir: data
 limits: {{max_connections: 4096, header_timeout: 300s, idle_timeout: 300s}}
-bindings:
-  jobs: {{kind: queue, backends: [{{type: local.sqlite}}]}}
-  blobs: {{kind: objects, backends: [{{type: local.sqlite}}]}}
-  kv: {{kind: kv, backends: [{{type: local.sqlite}}]}}
-)",
-                                                    kToken));
+{})",
+                                                    kToken, bindings));
   child_.emplace(std::vector<std::string>{binary, "--config", (dir_.path() / "proxy.yaml").string(),
                                           "--log-level", "warn"},
                  dir_.path() / "proxy.log", true);

@@ -83,7 +83,10 @@ private:
 class ExoProxy {
 public:
   static constexpr const char* kToken = "bench-token";
+  /// The local bindings below.
   explicit ExoProxy(const std::string& binary);
+  /// Other bindings: `bindings` is the YAML of the config from `bindings:` on.
+  ExoProxy(const std::string& binary, const std::string& bindings);
   pid_t pid() const { return child_->pid(); }
   int port() const { return port_; }
   std::string endpoint() const;

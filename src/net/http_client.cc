@@ -5,6 +5,7 @@
 #include "net/http_client.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <deque>
 #include <future>
@@ -182,19 +183,33 @@ struct HttpClient::Impl {
 
   Awaitable<Result<std::unique_ptr<Connection>>> connect(const Endpoint& endpoint) {
     beast::error_code ec;
-    tcp::resolver resolver(ioc);
-    const auto results = co_await resolver.async_resolve(
-        endpoint.host, endpoint.port, asio::redirect_error(asio::use_awaitable, ec));
     const std::string where = fmt::format("{}:{}", endpoint.host, endpoint.port);
-    if (ec) {
-      co_return fail(ErrorCode::kUnavailable,
-                     fmt::format("cannot resolve {}: {}", endpoint.host, ec.message()));
+    // An address needs no resolver: getaddrinfo() would still ask the kernel for the
+    // machine's interfaces (AI_ADDRCONFIG) on every new connection.
+    std::vector<tcp::endpoint> targets;
+    const asio::ip::address literal = asio::ip::make_address(endpoint.host, ec);
+    unsigned short port = 0;
+    const auto [end, parsed] = std::from_chars(
+        endpoint.port.data(), endpoint.port.data() + endpoint.port.size(), port);
+    if (!ec && parsed == std::errc() && end == endpoint.port.data() + endpoint.port.size()) {
+      targets.emplace_back(literal, port);
+    } else {
+      ec = {};
+      tcp::resolver resolver(ioc);
+      const auto results = co_await resolver.async_resolve(
+          endpoint.host, endpoint.port, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        co_return fail(ErrorCode::kUnavailable,
+                       fmt::format("cannot resolve {}: {}", endpoint.host, ec.message()));
+      }
+      for (const auto& result : results)
+        targets.push_back(result.endpoint());
     }
     if (endpoint.tls && !ca_error.empty()) co_return fail(ErrorCode::kUnavailable, ca_error);
     auto c = endpoint.tls ? std::make_unique<Connection>(ioc, ssl_ctx)
                           : std::make_unique<Connection>(ioc);
     c->lowest().expires_after(options.connect_timeout);
-    co_await c->lowest().async_connect(results, asio::redirect_error(asio::use_awaitable, ec));
+    co_await c->lowest().async_connect(targets, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       co_return fail(ErrorCode::kUnavailable,
                      fmt::format("cannot connect to {}: {}", where,

@@ -1,0 +1,187 @@
+// The aws.sqs translation path: an SQS send through exo-proxy (libexoclient -> exo-proxy ->
+// SigV4 -> moto) against the same SendMessage sent straight to moto by a tight client (the
+// project's JSON-protocol client on one keep-alive connection, as exo-proxy uses it). Both run
+// one request at a time, interleaved round by round; CPU is read from /proc for exo-proxy and
+// moto, and from getrusage for this process.
+//
+// Usage: bench_sqs [--rounds 5] [--seconds 3] [--exo-proxy PATH]
+// Needs moto_server on $PATH (the machine's Python has it).
+
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <sys/resource.h>
+
+#include "backend/aws/json_api.h"
+#include "backend/cloud.h"
+#include "bench_support.h"
+#include "exoflow/client.h"
+
+namespace exoflow::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+double ownCpu() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+/// What one timed run measured.
+struct Run {
+  double sends = 0;
+  double subject_cpu = 0; ///< exo-proxy's CPU seconds, or this process's for the direct client
+  double moto_cpu = 0;
+  std::vector<double> latency_us;
+};
+
+/// Calls `send()` one after another for `seconds`.
+template <typename Send> Run timed(double seconds, pid_t subject, pid_t moto, Send send) {
+  Run run;
+  const double subject_before = subject > 0 ? cpuSeconds(subject) : ownCpu();
+  const double moto_before = cpuSeconds(moto);
+  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) {
+    const auto start = Clock::now();
+    send();
+    run.latency_us.push_back(
+        std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+    ++run.sends;
+  }
+  run.subject_cpu = (subject > 0 ? cpuSeconds(subject) : ownCpu()) - subject_before;
+  run.moto_cpu = cpuSeconds(moto) - moto_before;
+  return run;
+}
+
+std::string spread(const std::vector<double>& values, int digits) {
+  if (values.empty()) return "-";
+  const auto [low, high] = std::minmax_element(values.begin(), values.end());
+  return fmt::format("{:.{}f} ({:.{}f}–{:.{}f})", median(values), digits, *low, digits, *high,
+                     digits);
+}
+
+int run(int rounds, int seconds, const std::string& proxy_binary) {
+  const std::optional<std::string> moto_binary = findProgram({"moto_server"});
+  if (!moto_binary) throw std::runtime_error("moto_server is not on $PATH");
+  const TempDir dir("exo-bench-sqs-");
+  const int moto_port = freePort();
+  Child moto({*moto_binary, "-H", "127.0.0.1", "-p", std::to_string(moto_port)},
+             dir.path() / "moto.log", false);
+  if (!waitForPort(moto_port, std::chrono::seconds(60))) {
+    throw std::runtime_error("moto_server did not start");
+  }
+  const std::string endpoint = fmt::format("http://127.0.0.1:{}", moto_port);
+
+  // The direct client: the same JSON-protocol client exo-proxy uses, on the same credentials.
+  backend::CloudServices cloud(backend::AwsCredentialsSpec{
+      "static", {{"access_key_id", "bench"}, {"secret_access_key", "bench"}}});
+  auto credentials = cloud.awsCredentials();
+  if (!credentials) throw std::runtime_error(credentials.error().message);
+  aws::JsonApi sqs(cloud.http(), **credentials, aws::ServiceEndpoint{endpoint, "us-east-1", "sqs"},
+                   "AmazonSQS");
+  auto created = sqs.callAndWait("CreateQueue", {{"QueueName", "bench"}}, true);
+  if (!created) throw std::runtime_error("CreateQueue: " + created.error().message);
+  const std::string queue_url = (*created)["QueueUrl"];
+
+  const ExoProxy proxy(proxy_binary, fmt::format(R"(bindings:
+  jobs: {{kind: queue, backends: [{{type: aws.sqs, region: us-east-1, queue: bench, endpoint: "{}"}}]}}
+credentials:
+  aws: {{source: static, access_key_id: bench, secret_access_key: bench}}
+)",
+                                                 endpoint));
+  client::ClientOptions options;
+  options.endpoint = proxy.endpoint();
+  options.token = ExoProxy::kToken;
+  auto exo = client::Client::create(options);
+  if (!exo) throw std::runtime_error("client: " + exo.error().message);
+
+  const std::string body = R"({"order": 17, "sku": "A-1"})";
+  const json direct_body = {{"QueueUrl", queue_url}, {"MessageBody", body}};
+  client::OutgoingMessage message;
+  message.body = body;
+  // Warm up both paths (connections, credentials, moto's first-request costs).
+  for (int i = 0; i < 50; ++i) {
+    if (!exo->sendMessage("jobs", message)) throw std::runtime_error("send through exo-proxy");
+    if (!sqs.callAndWait("SendMessage", direct_body, false)) throw std::runtime_error("send");
+  }
+
+  std::vector<double> proxy_cpu, proxy_moto, proxy_p50, direct_cpu, direct_moto, direct_p50, ratio;
+  for (int round = 0; round < rounds; ++round) {
+    std::fprintf(stderr, "sqs: round %d/%d\n", round + 1, rounds);
+    (void)sqs.callAndWait("PurgeQueue", {{"QueueUrl", queue_url}}, true); // keep moto's list short
+    const auto through = [&] {
+      return timed(seconds, proxy.pid(), moto.pid(), [&] {
+        if (!exo->sendMessage("jobs", message)) throw std::runtime_error("send through exo-proxy");
+      });
+    };
+    const auto direct = [&] {
+      return timed(seconds, 0, moto.pid(), [&] {
+        if (!sqs.callAndWait("SendMessage", direct_body, false)) throw std::runtime_error("send");
+      });
+    };
+    Run p;
+    Run d;
+    if (round % 2 == 0) {
+      p = through();
+      d = direct();
+    } else {
+      d = direct();
+      p = through();
+    }
+    proxy_cpu.push_back(p.subject_cpu / p.sends * 1e6);
+    proxy_moto.push_back(p.moto_cpu / p.sends * 1e6);
+    proxy_p50.push_back(median(p.latency_us));
+    direct_cpu.push_back(d.subject_cpu / d.sends * 1e6);
+    direct_moto.push_back(d.moto_cpu / d.sends * 1e6);
+    direct_p50.push_back(median(d.latency_us));
+    ratio.push_back(proxy_cpu.back() / direct_cpu.back());
+  }
+
+  std::printf("## aws.sqs translation path, %s\n\n", loadAverage().c_str());
+  std::printf("SendMessage of a 27-byte body, one at a time, %d s per run, %d rounds\n\n", seconds,
+              rounds);
+  std::printf(
+      "| path | CPU µs / send (subject) | moto CPU µs / send | p50 µs |\n|---|---:|---:|---:|\n");
+  std::printf("| direct: JSON-protocol client in this process (reference) | %s | %s | %s |\n",
+              spread(direct_cpu, 1).c_str(), spread(direct_moto, 1).c_str(),
+              spread(direct_p50, 0).c_str());
+  std::printf("| through exo-proxy: libexoclient -> exo-proxy -> moto | %s exo-proxy | %s | %s |\n",
+              spread(proxy_cpu, 1).c_str(), spread(proxy_moto, 1).c_str(),
+              spread(proxy_p50, 0).c_str());
+  std::printf("\nexo-proxy CPU per send: %.1f µs (target ≤ 75); / the direct client's: %s; "
+              "added p50: %.0f µs\n",
+              median(proxy_cpu), spread(ratio, 2).c_str(), median(proxy_p50) - median(direct_p50));
+  std::printf("load at the end: %s\n", loadAverage().c_str());
+  return 0;
+}
+
+} // namespace
+} // namespace exoflow::bench
+
+int main(int argc, char** argv) {
+  CLI::App app{"The aws.sqs translation path against direct calls to moto"};
+  int rounds = 5;
+  int seconds = 3;
+  std::string proxy = EXO_PROXY_BINARY;
+  app.add_option("--rounds", rounds, "rounds (each runs both paths)")->capture_default_str();
+  app.add_option("--seconds", seconds, "seconds per run")->capture_default_str();
+  app.add_option("--exo-proxy", proxy, "the exo-proxy binary")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  try {
+    return exoflow::bench::run(rounds, seconds, proxy);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_sqs: %s\n", e.what());
+    return 1;
+  }
+}
