@@ -5,8 +5,8 @@
 #include "net/http_client.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 #include <deque>
 #include <future>
 #include <map>
@@ -189,8 +189,8 @@ struct HttpClient::Impl {
     std::vector<tcp::endpoint> targets;
     const asio::ip::address literal = asio::ip::make_address(endpoint.host, ec);
     unsigned short port = 0;
-    const auto [end, parsed] = std::from_chars(
-        endpoint.port.data(), endpoint.port.data() + endpoint.port.size(), port);
+    const auto [end, parsed] =
+        std::from_chars(endpoint.port.data(), endpoint.port.data() + endpoint.port.size(), port);
     if (!ec && parsed == std::errc() && end == endpoint.port.data() + endpoint.port.size()) {
       targets.emplace_back(literal, port);
     } else {
