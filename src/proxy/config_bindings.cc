@@ -56,7 +56,8 @@ const std::vector<TypeInfo>& typeTable() {
        {{"region", KeyType::kRegion, true},
         {"bucket", KeyType::kString, true},
         {"endpoint", KeyType::kUrl},
-        {"path_style", KeyType::kBool}},
+        {"path_style", KeyType::kBool},
+        {"create", KeyType::kBool}}, // an extension: create a missing bucket (development, tests)
        "aws"},
       {"aws.dynamodb",
        {K::kKv},

@@ -6,6 +6,7 @@
 #include <random>
 #include <system_error>
 
+#include "backend/aws/s3_object_store.h"
 #include "backend/cloud.h"
 #include "conformance/conformance.h"
 #include "support/moto_server.h"
@@ -91,12 +92,38 @@ const std::vector<BackendRow>& backendRows() {
           .describe = "aws.sqs:us-east-1",
           .queue_features = {QueueFeature::kLongPolling, QueueFeature::kDeadLetter,
                              QueueFeature::kDedup, QueueFeature::kAttributes,
-                             QueueFeature::kVisibilityChange},
+                             QueueFeature::kVisibilityChange, QueueFeature::kFifo},
           .object_features = {},
           .kv_features = {},
           .shortest_retention = std::chrono::seconds(60), // SQS's shortest
           .body_files = [](const std::filesystem::path&) -> std::size_t { return 0; },
           .exclusive_receives = false,
+      },
+      {
+          .name = "AwsS3",
+          .type = "aws.s3",
+          // A bucket of its own per test and store, created on open.
+          .spec =
+              [](const std::filesystem::path&, const std::string& resource) {
+                return BackendSpec{"aws.s3",
+                                   {{"region", "us-east-1"},
+                                    {"bucket", resource},
+                                    {"endpoint", moto().endpoint()},
+                                    {"path_style", "true"},
+                                    {"create", "true"}}};
+              },
+          .unavailable = [] { return moto().available() ? std::string() : moto().why(); },
+          .describe = "aws.s3:us-east-1",
+          .queue_features = {},
+          // Not kLargeObjects: S3 takes 5 TiB, but moto holds bodies in memory, and 5 GiB
+          // through it would take minutes of every test run.
+          .object_features = {ObjectFeature::kRanges, ObjectFeature::kMetadata,
+                              ObjectFeature::kIfNoneMatchPut, ObjectFeature::kDelimiterList},
+          .kv_features = {},
+          .shortest_retention = std::chrono::seconds(1),
+          .body_files = nullptr, // S3 keeps the bodies
+          .exclusive_receives = true,
+          .md5_etag_limit = aws_s3::kPartSize,
       },
   };
   return rows;

@@ -52,6 +52,9 @@ struct BackendRow {
   /// visibility timeout. SQS standard queues promise at-least-once only (and moto's receive is
   /// not atomic across its threads), so their consumers must tolerate a duplicate.
   bool exclusive_receives = true;
+  /// Objects up to this size carry the MD5 of their body as their ETag (API.md: ETags are
+  /// opaque); S3 gives larger, multipart objects an ETag of its own.
+  std::uint64_t md5_etag_limit = UINT64_MAX;
 };
 
 /// Prints a row as its name in test output.

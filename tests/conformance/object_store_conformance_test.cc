@@ -77,14 +77,19 @@ TEST_P(ObjectStoreConformanceTest, A64MiBObjectStreamsInChunksWithItsMd5Etag) {
   }
   Result<ObjectInfo> info = finish(**upload);
   ASSERT_TRUE(info) << describeError(info.error());
-  const std::string etag = sent.quotedHex();
   EXPECT_EQ(info->size, 64 * kMiB);
-  EXPECT_EQ(info->etag, etag);
+  if (64 * kMiB <= row().md5_etag_limit) {
+    EXPECT_EQ(info->etag, sent.quotedHex());
+  } else { // an opaque quoted ETag of the backend's own
+    EXPECT_TRUE(info->etag.size() > 2 && info->etag.front() == '"' && info->etag.back() == '"')
+        << info->etag;
+  }
 
   Result<std::unique_ptr<ObjectDownload>> download = await<std::unique_ptr<ObjectDownload>>(
       [&](auto done) { store->get("big.bin", std::nullopt, std::move(done)); });
   ASSERT_TRUE(download) << describeError(download.error());
   EXPECT_EQ((*download)->length(), 64 * kMiB);
+  EXPECT_EQ((*download)->info().etag, info->etag);
   Md5 received;
   std::uint64_t total = 0;
   while (true) {
@@ -97,7 +102,7 @@ TEST_P(ObjectStoreConformanceTest, A64MiBObjectStreamsInChunksWithItsMd5Etag) {
     total += part->size();
   }
   EXPECT_EQ(total, 64 * kMiB);
-  EXPECT_EQ(received.quotedHex(), etag);
+  EXPECT_EQ(received.quotedHex(), sent.quotedHex()) << "the bytes read differ from those written";
 }
 
 TEST_P(ObjectStoreConformanceTest, AnObjectLargerThanFiveGiBStreams) {
@@ -130,7 +135,9 @@ TEST_P(ObjectStoreConformanceTest, AnObjectLargerThanFiveGiBStreams) {
   Result<ObjectInfo> info = finish(**upload);
   ASSERT_TRUE(info) << describeError(info.error());
   EXPECT_EQ(info->size, kSize);
-  EXPECT_EQ(info->etag, sent.quotedHex());
+  if (kSize <= row().md5_etag_limit) {
+    EXPECT_EQ(info->etag, sent.quotedHex());
+  }
 
   // Offsets past 4 GiB: the two bytes around the 2^32 boundary and the last byte.
   const std::uint64_t boundary = 1ULL << 32;

@@ -32,6 +32,16 @@ using Clock = std::chrono::steady_clock;
 constexpr char kReceiptVersion = 'S';
 constexpr std::size_t kTagBytes = 8;
 constexpr int kMaxWaitSeconds = 20;
+constexpr const char* kFifoGroup = "exo";
+constexpr std::string_view kFifoSuffix = ".fifo";
+
+/// `name` with `suffix` ("-dlq") added before a FIFO queue's ".fifo".
+std::string withSuffix(const std::string& name, const std::string& suffix) {
+  if (name.ends_with(kFifoSuffix)) {
+    return name.substr(0, name.size() - kFifoSuffix.size()) + suffix + std::string(kFifoSuffix);
+  }
+  return name + suffix;
+}
 
 /// The dedup_ids SQS queues accepted in the last 5 minutes, kept in a SQLite file under the
 /// proxy's data_dir so that the window survives a restart. One file per binding, shared by
@@ -184,8 +194,8 @@ public:
   std::string describe() const override { return fmt::format("{}:{}", kType, location_); }
 
   QueueFeatures features() const override {
-    return {QueueFeature::kLongPolling, QueueFeature::kDeadLetter, QueueFeature::kDedup,
-            QueueFeature::kAttributes, QueueFeature::kVisibilityChange};
+    return {QueueFeature::kLongPolling, QueueFeature::kDeadLetter,       QueueFeature::kDedup,
+            QueueFeature::kAttributes,  QueueFeature::kVisibilityChange, QueueFeature::kFifo};
   }
 
   void send(std::vector<OutgoingMessage> batch, Done<std::vector<std::string>> done) override;
@@ -247,6 +257,19 @@ void SqsQueue::send(std::vector<OutgoingMessage> batch, Done<std::vector<std::st
       }
     }
     json entry = {{"Id", std::to_string(i)}, {"MessageBody", message.body}};
+    if (config_.options.fifo) {
+      // One message group: the whole queue is delivered in send order, as the API promises.
+      // SQS deduplicates a FIFO queue itself, which also holds across proxies (a failover);
+      // the id is a hash, as SQS takes only 128 printable ASCII characters.
+      entry["MessageGroupId"] = kFifoGroup;
+      if (message.dedup_id) {
+        entry["MessageDeduplicationId"] = aws::sha256Hex(*message.dedup_id);
+      } else {
+        Result<std::string> unique = local::randomId();
+        if (!unique) return done(tl::unexpected(unique.error()));
+        entry["MessageDeduplicationId"] = *unique;
+      }
+    }
     if (!message.attributes.empty()) {
       json attributes = json::object();
       for (const auto& [name, value] : message.attributes)
@@ -449,11 +472,12 @@ Result<std::string> resolveQueue(aws::JsonApi& api, const std::string& name,
       {"MessageRetentionPeriod", std::to_string(config.options.retention.count())},
       {"MaximumMessageSize",
        std::to_string(std::min<std::uint64_t>(config.options.max_message_size, 262144))}};
+  if (config.options.fifo) attributes["FifoQueue"] = "true";
   if (config.options.dead_letter_after) {
     // The dead-letter queue first, for its ARN.
     QueueConfig dead = config;
     dead.options.dead_letter_after.reset();
-    Result<std::string> dlq_url = resolveQueue(api, name + "-dlq", dead, true);
+    Result<std::string> dlq_url = resolveQueue(api, withSuffix(name, "-dlq"), dead, true);
     if (!dlq_url) return dlq_url;
     Result<json> arn = api.callAndWait(
         "GetQueueAttributes", {{"QueueUrl", *dlq_url}, {"AttributeNames", {"QueueArn"}}}, true);
@@ -510,10 +534,16 @@ Result<std::unique_ptr<Queue>> openQueue(const BackendSpec& spec, const QueueCon
   // The proxy opens a binding's dead-letter queue ("orders-dlq" of binding "orders") with the
   // binding's own spec: that is the SQS queue named after the binding's with the same suffix,
   // unless the spec names it already.
+  // SQS requires a FIFO queue's name to end in ".fifo": a fifo binding's queue gets it added.
+  if (!queue.empty() && config.options.fifo && !queue.ends_with(kFifoSuffix)) {
+    queue += kFifoSuffix;
+  }
   if (!queue.empty() && config.name != context.binding &&
       config.name.starts_with(context.binding)) {
     const std::string suffix = config.name.substr(context.binding.size());
-    if (!queue.ends_with(suffix)) queue += suffix;
+    if (!queue.ends_with(suffix) && !queue.ends_with(suffix + std::string(kFifoSuffix))) {
+      queue = withSuffix(queue, suffix);
+    }
   }
   if (queue_url.empty()) {
     Result<std::string> url = resolveQueue(*api, queue, config, create == "true");
