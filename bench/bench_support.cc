@@ -296,15 +296,12 @@ std::string ExoProxy::endpoint() const {
   return fmt::format("http://127.0.0.1:{}", port_);
 }
 
-NginxPair::NginxPair(const std::string& binary, int upstream_workers, int hop_workers)
-    : binary_(binary), dir_("exo-bench-nginx-") {
-  upstream_port_ = freePort();
-  hop_port_ = freePort();
-  // Both run as root when started by root (user root), never as a daemon, with every path in
-  // the temp dir; access logs off, as exo-proxy logs no requests either.
-  auto common = [this](const std::string& name, int workers) {
-    const std::string d = (dir_.path() / name).string();
-    return fmt::format(R"(daemon off;
+namespace {
+
+/// The top of an nginx config: as root when started by root (user root), never a daemon,
+/// every path in `d`.
+std::string nginxMain(const std::string& d, int workers) {
+  return fmt::format(R"(daemon off;
 master_process on;
 {}
 worker_processes {};
@@ -313,12 +310,14 @@ pid {}/nginx.pid;
 error_log {}/error.log warn;
 events {{ worker_connections 4096; }}
 )",
-                       ::geteuid() == 0 ? "user root;" : "", workers, d, d);
-  };
-  auto http = [this](const std::string& name) {
-    const std::string d = (dir_.path() / name).string();
-    return fmt::format(
-        R"(  access_log off;
+                     ::geteuid() == 0 ? "user root;" : "", workers, d, d);
+}
+
+/// The common part of the http block: access logs off (exo-proxy logs no requests either),
+/// client connections kept alive, temp paths in `d`.
+std::string nginxHttp(const std::string& d) {
+  return fmt::format(
+      R"(  access_log off;
   keepalive_timeout 300s;
   keepalive_requests 100000000;
   client_body_temp_path {0}/body;
@@ -327,15 +326,13 @@ events {{ worker_connections 4096; }}
   uwsgi_temp_path {0}/uwsgi;
   scgi_temp_path {0}/scgi;
 )",
-        d);
-  };
-  const std::string upstream = common("upstream", upstream_workers) + "http {\n" +
-                               http("upstream") +
-                               fmt::format("  server {{\n    listen 127.0.0.1:{};\n"
-                                           "    location / {{ return 200 \"ok\"; }}\n  }}\n}}\n",
-                                           upstream_port_);
-  const std::string hop = common("hop", hop_workers) + "http {\n" + http("hop") +
-                          fmt::format(R"(  upstream reference {{
+      d);
+}
+
+/// A server on `port` that proxy_passes to 127.0.0.1:`upstream`, reusing upstream connections
+/// when the upstream allows.
+std::string nginxProxyPass(int upstream, int port) {
+  return fmt::format(R"(  upstream reference {{
     server 127.0.0.1:{};
     keepalive 64;
     keepalive_requests 100000000;
@@ -348,26 +345,71 @@ events {{ worker_connections 4096; }}
       proxy_set_header Connection "";
     }}
   }}
-}}
 )",
-                                      upstream_port_, hop_port_);
-  start(upstream_, "upstream", upstream, upstream_port_);
-  start(hop_, "hop", hop, hop_port_);
+                     upstream, port);
 }
 
-void NginxPair::start(std::optional<Child>& child, const std::string& name,
-                      const std::string& config, int port) {
-  const fs::path d = dir_.path() / name;
+/// Writes `config` to <dir>/nginx.conf and starts nginx on it; waits for `port`.
+void startNginx(std::optional<Child>& child, const std::string& binary, const fs::path& d,
+                const std::string& config, int port) {
   fs::create_directories(d);
   writeFile(d / "nginx.conf", config);
-  child.emplace(std::vector<std::string>{binary_, "-p", d.string(), "-c",
+  child.emplace(std::vector<std::string>{binary, "-p", d.string(), "-c",
                                          (d / "nginx.conf").string(), "-e",
                                          (d / "error.log").string()},
                 d / "stderr.log", false);
   if (!waitForPort(port, std::chrono::seconds(10)) || !child->alive()) {
-    throw std::runtime_error("nginx (" + name + ") did not start: " + readFile(d / "error.log") +
-                             readFile(d / "stderr.log"));
+    throw std::runtime_error("nginx (" + d.filename().string() + ") did not start: " +
+                             readFile(d / "error.log") + readFile(d / "stderr.log"));
   }
+}
+
+} // namespace
+
+NginxPair::NginxPair(const std::string& binary, int upstream_workers, int hop_workers)
+    : binary_(binary), dir_("exo-bench-nginx-") {
+  upstream_port_ = freePort();
+  hop_port_ = freePort();
+  const std::string u = (dir_.path() / "upstream").string();
+  const std::string h = (dir_.path() / "hop").string();
+  const std::string upstream = nginxMain(u, upstream_workers) + "http {\n" + nginxHttp(u) +
+                               fmt::format("  server {{\n    listen 127.0.0.1:{};\n"
+                                           "    location / {{ return 200 \"ok\"; }}\n  }}\n}}\n",
+                                           upstream_port_);
+  const std::string hop = nginxMain(h, hop_workers) + "http {\n" + nginxHttp(h) +
+                          nginxProxyPass(upstream_port_, hop_port_) + "}\n";
+  start(upstream_, "upstream", upstream, upstream_port_);
+  start(hop_, "hop", hop, hop_port_);
+}
+
+NginxFront::NginxFront(const std::string& binary, int upstream_port)
+    : dir_("exo-bench-front-"), port_(freePort()) {
+  const std::string d = dir_.path().string();
+  startNginx(child_, binary, dir_.path(),
+             nginxMain(d, 1) + "http {\n" + nginxHttp(d) + nginxProxyPass(upstream_port, port_) +
+                 "}\n",
+             port_);
+}
+
+void NginxPair::start(std::optional<Child>& child, const std::string& name,
+                      const std::string& config, int port) {
+  startNginx(child, binary_, dir_.path() / name, config, port);
+}
+
+double ownCpu() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+std::string spread(const std::vector<double>& values, int digits) {
+  if (values.empty()) return "-";
+  const auto [low, high] = std::minmax_element(values.begin(), values.end());
+  return fmt::format("{:.{}f} ({:.{}f}–{:.{}f})", median(values), digits, *low, digits, *high,
+                     digits);
 }
 
 double median(std::vector<double> values) {

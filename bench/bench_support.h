@@ -121,6 +121,26 @@ private:
   std::optional<Child> hop_;
 };
 
+/// nginx in front of a server that closes every connection (moto): clients keep their
+/// connections to it alive, and it alone pays for a new upstream connection per request.
+class NginxFront {
+public:
+  NginxFront(const std::string& binary, int upstream_port);
+  int port() const { return port_; }
+  pid_t pid() const { return child_->pid(); }
+
+private:
+  TempDir dir_;
+  int port_ = 0;
+  std::optional<Child> child_;
+};
+
+/// This process's CPU seconds so far, all threads, user and system.
+double ownCpu();
+
+/// "median (min–max)" of per-round values, with `digits` decimals.
+std::string spread(const std::vector<double>& values, int digits);
+
 /// The median of `values` (the mean of the middle two for an even count); 0 when empty.
 double median(std::vector<double> values);
 /// The `p`-th percentile (0..100) by nearest rank; 0 when empty.

@@ -41,15 +41,6 @@ double threadCpu() {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
 }
 
-double ownCpu() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
 /// Runs `body(thread_index, stop)` on `threads` threads for `seconds` and measures the run.
 /// Each body returns {operations, bytes}.
 template <typename Body> RunResult timed(int threads, double seconds, pid_t server_pid, Body body) {

@@ -59,14 +59,6 @@ void progress(const std::string& text) {
   std::fprintf(stderr, "%s\n", text.c_str());
 }
 
-/// "median (min–max)" of per-round values, with `digits` decimals.
-std::string spread(const std::vector<double>& values, int digits) {
-  if (values.empty()) return "-";
-  const auto [low, high] = std::minmax_element(values.begin(), values.end());
-  return fmt::format("{:.{}f} ({:.{}f}–{:.{}f})", median(values), digits, *low, digits, *high,
-                     digits);
-}
-
 /// The tiny requests of the latency and CPU benchmarks.
 struct Subject {
   std::string name;

@@ -4,8 +4,12 @@
 // one request at a time, interleaved round by round; CPU is read from /proc for exo-proxy and
 // moto, and from getrusage for this process.
 //
-// Usage: bench_sqs [--rounds 5] [--seconds 3] [--exo-proxy PATH]
-// Needs moto_server on $PATH (the machine's Python has it).
+// moto closes every connection after its answer, which SQS does not do; so by default both
+// paths reach moto through an nginx that keeps their connections alive and alone opens a new
+// one to moto per request (--no-front: straight to moto, a new connection per send).
+//
+// Usage: bench_sqs [--rounds 5] [--seconds 3] [--exo-proxy PATH] [--no-front]
+// Needs moto_server on $PATH (the machine's Python has it) and nginx.
 
 #include <chrono>
 #include <cstdio>
@@ -28,15 +32,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
-
-double ownCpu() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
 
 /// What one timed run measured.
 struct Run {
@@ -64,14 +59,7 @@ template <typename Send> Run timed(double seconds, pid_t subject, pid_t moto, Se
   return run;
 }
 
-std::string spread(const std::vector<double>& values, int digits) {
-  if (values.empty()) return "-";
-  const auto [low, high] = std::minmax_element(values.begin(), values.end());
-  return fmt::format("{:.{}f} ({:.{}f}–{:.{}f})", median(values), digits, *low, digits, *high,
-                     digits);
-}
-
-int run(int rounds, int seconds, const std::string& proxy_binary) {
+int run(int rounds, int seconds, const std::string& proxy_binary, bool front_nginx) {
   const std::optional<std::string> moto_binary = findProgram({"moto_server"});
   if (!moto_binary) throw std::runtime_error("moto_server is not on $PATH");
   const TempDir dir("exo-bench-sqs-");
@@ -81,7 +69,14 @@ int run(int rounds, int seconds, const std::string& proxy_binary) {
   if (!waitForPort(moto_port, std::chrono::seconds(60))) {
     throw std::runtime_error("moto_server did not start");
   }
-  const std::string endpoint = fmt::format("http://127.0.0.1:{}", moto_port);
+  std::optional<NginxFront> front;
+  if (front_nginx) {
+    const std::optional<std::string> nginx = findProgram({"nginx", "/usr/sbin/nginx"});
+    if (!nginx) throw std::runtime_error("nginx is not installed (or pass --no-front)");
+    front.emplace(*nginx, moto_port);
+  }
+  const std::string endpoint =
+      fmt::format("http://127.0.0.1:{}", front ? front->port() : moto_port);
 
   // The direct client: the same JSON-protocol client exo-proxy uses, on the same credentials.
   backend::CloudServices cloud(backend::AwsCredentialsSpec{
@@ -149,8 +144,10 @@ credentials:
   }
 
   std::printf("## aws.sqs translation path, %s\n\n", loadAverage().c_str());
-  std::printf("SendMessage of a 27-byte body, one at a time, %d s per run, %d rounds\n\n", seconds,
-              rounds);
+  std::printf("SendMessage of a 27-byte body, one at a time, %d s per run, %d rounds, %s\n\n",
+              seconds, rounds,
+              front ? "through a keep-alive nginx in front of moto"
+                    : "straight to moto (a new connection per send)");
   std::printf(
       "| path | CPU µs / send (subject) | moto CPU µs / send | p50 µs |\n|---|---:|---:|---:|\n");
   std::printf("| direct: JSON-protocol client in this process (reference) | %s | %s | %s |\n",
@@ -174,12 +171,16 @@ int main(int argc, char** argv) {
   int rounds = 5;
   int seconds = 3;
   std::string proxy = EXO_PROXY_BINARY;
+  bool no_front = false;
   app.add_option("--rounds", rounds, "rounds (each runs both paths)")->capture_default_str();
   app.add_option("--seconds", seconds, "seconds per run")->capture_default_str();
   app.add_option("--exo-proxy", proxy, "the exo-proxy binary")->capture_default_str();
+  app.add_flag("--no-front", no_front,
+               "send straight to moto (which closes every connection), without the keep-alive "
+               "nginx in front");
   CLI11_PARSE(app, argc, argv);
   try {
-    return exoflow::bench::run(rounds, seconds, proxy);
+    return exoflow::bench::run(rounds, seconds, proxy, !no_front);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_sqs: %s\n", e.what());
     return 1;
