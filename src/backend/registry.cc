@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "backend/aws/dynamodb_kv_store.h"
 #include "backend/aws/sqs_queue.h"
 #include "backend/local/local_backends.h"
 
@@ -85,6 +86,7 @@ void registerBuiltinBackends(Registry& registry) {
   registry.addObjectStore(std::string(local::kType), local::openObjectStore);
   registry.addKvStore(std::string(local::kType), local::openKvStore);
   registry.addQueue(std::string(aws_sqs::kType), aws_sqs::openQueue);
+  registry.addKvStore(std::string(aws_dynamodb::kType), aws_dynamodb::openKvStore);
 }
 
 } // namespace exoflow::backend
