@@ -24,7 +24,7 @@ TEST_F(RegistryTest, LocalSqliteServesEveryKind) {
   const std::vector<std::string> local = {"local.sqlite"};
   EXPECT_EQ(registry_.queueTypes(), (std::vector<std::string>{"aws.sqs", "local.sqlite"}));
   EXPECT_EQ(registry_.objectStoreTypes(), local);
-  EXPECT_EQ(registry_.kvStoreTypes(), local);
+  EXPECT_EQ(registry_.kvStoreTypes(), (std::vector<std::string>{"aws.dynamodb", "local.sqlite"}));
   const BackendSpec spec{"local.sqlite", {}};
   EXPECT_TRUE(registry_.createQueue(spec, QueueConfig{"orders", {}}, context()));
   EXPECT_TRUE(registry_.createObjectStore(spec, ObjectStoreConfig{"assets", false}, context()));
@@ -48,7 +48,8 @@ TEST_F(RegistryTest, AnUnknownTypeIsNamedWithTheKnownOnes) {
   Result<std::unique_ptr<KvStore>> kv =
       registry_.createKvStore(BackendSpec{"", {}}, KvStoreConfig{"sessions"}, context());
   ASSERT_FALSE(kv);
-  EXPECT_EQ(kv.error().message, "unknown kv backend type \"\"; known types: local.sqlite");
+  EXPECT_EQ(kv.error().message,
+            "unknown kv backend type \"\"; known types: aws.dynamodb, local.sqlite");
 }
 
 TEST_F(RegistryTest, TypesAreListedSortedAndAnEmptyRegistrySaysSo) {
