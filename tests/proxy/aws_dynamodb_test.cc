@@ -105,9 +105,8 @@ TEST_F(AwsDynamoDbProxyTest, WhatTheProxyWritesTheAwsCliReads) {
   ASSERT_FALSE(item.is_null()) << "the AWS CLI found no item cart/1 in " << table_;
   EXPECT_EQ(item["pk"]["S"], "exo");
   EXPECT_EQ(json::parse(item["value"]["S"].get<std::string>()), json::parse(value));
-  EXPECT_EQ(item["value"]["S"].get<std::string>().find("123456789012345678901234567890") !=
-                std::string::npos,
-            true)
+  EXPECT_NE(item["value"]["S"].get<std::string>().find("123456789012345678901234567890"),
+            std::string::npos)
       << "every digit is kept";
   EXPECT_EQ(item["version"]["N"], version);
 
