@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "backend/aws/s3_object_store.h"
+#include "backend/aws/dynamodb_kv_store.h"
 #include "backend/aws/sqs_queue.h"
 #include "backend/local/local_backends.h"
 
@@ -87,6 +88,7 @@ void registerBuiltinBackends(Registry& registry) {
   registry.addKvStore(std::string(local::kType), local::openKvStore);
   registry.addQueue(std::string(aws_sqs::kType), aws_sqs::openQueue);
   registry.addObjectStore(std::string(aws_s3::kType), aws_s3::openObjectStore);
+  registry.addKvStore(std::string(aws_dynamodb::kType), aws_dynamodb::openKvStore);
 }
 
 } // namespace exoflow::backend

@@ -63,7 +63,8 @@ const std::vector<TypeInfo>& typeTable() {
        {K::kKv},
        {{"region", KeyType::kRegion, true},
         {"table", KeyType::kString, true},
-        {"endpoint", KeyType::kUrl}},
+        {"endpoint", KeyType::kUrl},
+        {"create", KeyType::kBool}}, // an extension: create a missing table (development, tests)
        "aws"},
       {"azure.queue",
        {K::kQueue},

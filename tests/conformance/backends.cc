@@ -125,6 +125,27 @@ const std::vector<BackendRow>& backendRows() {
           .exclusive_receives = true,
           .md5_etag_limit = aws_s3::kPartSize,
       },
+      {
+          .name = "AwsDynamoDb",
+          .type = "aws.dynamodb",
+          // A table of its own per test and store, created on open.
+          .spec =
+              [](const std::filesystem::path&, const std::string& resource) {
+                return BackendSpec{"aws.dynamodb",
+                                   {{"region", "us-east-1"},
+                                    {"table", resource},
+                                    {"endpoint", moto().endpoint()},
+                                    {"create", "true"}}};
+              },
+          .unavailable = [] { return moto().available() ? std::string() : moto().why(); },
+          .describe = "aws.dynamodb:us-east-1",
+          .queue_features = {},
+          .object_features = {},
+          .kv_features = {KvFeature::kConditionalWrites, KvFeature::kPrefixList,
+                          KvFeature::kLargeValues},
+          .shortest_retention = std::chrono::seconds(1), // no queues
+          .body_files = [](const std::filesystem::path&) -> std::size_t { return 0; },
+      },
   };
   return rows;
 }

@@ -38,6 +38,23 @@ bool answers(int port) {
   return ok;
 }
 
+/// moto_server with one change: its DynamoDB requests run one at a time. moto checks a
+/// ConditionExpression and then writes without a lock, so two conditional writes racing on one
+/// item can both succeed; DynamoDB itself applies each item write atomically, which the kv
+/// suite checks. Nothing else (SQS long polls, S3) waits on the lock.
+constexpr const char* kMotoWithAtomicDynamoDb = R"py(
+import sys, threading
+from moto.dynamodb.responses import DynamoHandler
+from moto.server import main
+lock = threading.Lock()
+call_action = DynamoHandler.call_action
+def serialized(self):
+    with lock:
+        return call_action(self)
+DynamoHandler.call_action = serialized
+main(sys.argv[1:])
+)py";
+
 } // namespace
 
 MotoServer::MotoServer() {
@@ -45,6 +62,9 @@ MotoServer::MotoServer() {
     why_ = "moto_server is not installed (pip install 'moto[server]')";
     return;
   }
+  // The Python that runs moto_server, when python3 is that one (else moto as it comes).
+  const bool patchable =
+      std::system("python3 -c 'import moto.dynamodb.responses, moto.server' >/dev/null 2>&1") == 0;
   const int port = unusedPort();
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -52,6 +72,10 @@ MotoServer::MotoServer() {
     ::freopen("/dev/null", "w", stdout);
     ::freopen("/dev/null", "w", stderr);
     const std::string p = std::to_string(port);
+    if (patchable) {
+      ::execlp("python3", "python3", "-c", kMotoWithAtomicDynamoDb, "-H", "127.0.0.1", "-p",
+               p.c_str(), static_cast<char*>(nullptr));
+    }
     ::execlp("moto_server", "moto_server", "-H", "127.0.0.1", "-p", p.c_str(),
              static_cast<char*>(nullptr));
     ::_exit(127);
