@@ -3,11 +3,15 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 #include <ctime>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 namespace exoflow::aws {
@@ -26,13 +30,48 @@ std::string toHex(const unsigned char* data, std::size_t size) {
   return out;
 }
 
-/// Raw HMAC-SHA256 (32 bytes).
-std::string hmac(std::string_view key, std::string_view data) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+/// SHA-256, fetched from OpenSSL's provider once: OpenSSL 3's one-shot SHA256() and HMAC()
+/// look the algorithm up by name, under a lock, on every call.
+const EVP_MD* sha256() {
+  static const std::unique_ptr<EVP_MD, void (*)(EVP_MD*)> md(
+      EVP_MD_fetch(nullptr, "SHA256", nullptr), EVP_MD_free);
+  return md.get();
+}
+
+using DigestCtx = std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)>;
+
+void digest(std::initializer_list<std::string_view> parts, unsigned char* out) {
+  DigestCtx ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), sha256(), nullptr);
+  for (std::string_view part : parts)
+    EVP_DigestUpdate(ctx.get(), part.data(), part.size());
   unsigned int size = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &size);
-  return {reinterpret_cast<const char*>(out.data()), size};
+  EVP_DigestFinal_ex(ctx.get(), out, &size);
+}
+
+/// Raw HMAC-SHA256 (32 bytes), as RFC 2104 defines it over the prefetched digest.
+std::string hmac(std::string_view key, std::string_view data) {
+  constexpr std::size_t kBlock = 64;
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> hashed{};
+  if (key.size() > kBlock) {
+    digest({key}, hashed.data());
+    key = std::string_view(reinterpret_cast<const char*>(hashed.data()), hashed.size());
+  }
+  std::array<char, kBlock> inner{};
+  std::array<char, kBlock> outer{};
+  std::memcpy(inner.data(), key.data(), key.size());
+  std::memcpy(outer.data(), key.data(), key.size());
+  for (std::size_t i = 0; i < kBlock; ++i) {
+    inner[i] = static_cast<char>(inner[i] ^ 0x36);
+    outer[i] = static_cast<char>(outer[i] ^ 0x5c);
+  }
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> first{};
+  digest({std::string_view(inner.data(), kBlock), data}, first.data());
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> out{};
+  digest({std::string_view(outer.data(), kBlock),
+          std::string_view(reinterpret_cast<const char*>(first.data()), first.size())},
+         out.data());
+  return {reinterpret_cast<const char*>(out.data()), out.size()};
 }
 
 std::string hmacHex(std::string_view key, std::string_view data) {
@@ -49,11 +88,31 @@ std::string scopeOf(const SigningParams& params) {
                      params.service);
 }
 
-std::string signingKey(const Credentials& credentials, const SigningParams& params) {
-  std::string key = hmac("AWS4" + credentials.secret_access_key, dateStamp(params.time));
+std::string deriveKey(const std::string& secret, const std::string& date,
+                      const SigningParams& params) {
+  std::string key = hmac("AWS4" + secret, date);
   key = hmac(key, params.region);
   key = hmac(key, params.service);
   return hmac(key, "aws4_request");
+}
+
+/// The signing key of a secret, day, region and service: four HMACs, the same all day, so
+/// the last few are kept (keyed by a hash of the secret, not the secret itself).
+std::string signingKey(const Credentials& credentials, const SigningParams& params) {
+  using Key = std::tuple<std::string, std::string, std::string, std::string>;
+  static std::mutex mutex;
+  static std::map<Key, std::string> keys;
+  const std::string date = dateStamp(params.time);
+  Key id{sha256Hex(credentials.secret_access_key), date, params.region, params.service};
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = keys.find(id); it != keys.end()) return it->second;
+  }
+  std::string key = deriveKey(credentials.secret_access_key, date, params);
+  std::lock_guard lock(mutex);
+  if (keys.size() >= 16) keys.clear(); // old days and rotated secrets
+  keys.emplace(std::move(id), key);
+  return key;
 }
 
 int hexValue(char c) {
@@ -199,9 +258,9 @@ std::string stringToSign(const SigningParams& params, std::string_view canonical
 } // namespace
 
 std::string sha256Hex(std::string_view data) {
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data());
-  return toHex(digest.data(), digest.size());
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> out{};
+  digest({data}, out.data());
+  return toHex(out.data(), out.size());
 }
 
 std::string uriEncode(std::string_view text, bool keep_slash) {
