@@ -77,9 +77,10 @@ TEST_P(ObjectStoreConformanceTest, A64MiBObjectStreamsInChunksWithItsMd5Etag) {
   }
   Result<ObjectInfo> info = finish(**upload);
   ASSERT_TRUE(info) << describeError(info.error());
+  const std::string md5 = sent.quotedHex(); // finishes the digest: once
   EXPECT_EQ(info->size, 64 * kMiB);
   if (64 * kMiB <= row().md5_etag_limit) {
-    EXPECT_EQ(info->etag, sent.quotedHex());
+    EXPECT_EQ(info->etag, md5);
   } else { // an opaque quoted ETag of the backend's own
     EXPECT_TRUE(info->etag.size() > 2 && info->etag.front() == '"' && info->etag.back() == '"')
         << info->etag;
@@ -102,7 +103,7 @@ TEST_P(ObjectStoreConformanceTest, A64MiBObjectStreamsInChunksWithItsMd5Etag) {
     total += part->size();
   }
   EXPECT_EQ(total, 64 * kMiB);
-  EXPECT_EQ(received.quotedHex(), sent.quotedHex()) << "the bytes read differ from those written";
+  EXPECT_EQ(received.quotedHex(), md5) << "the bytes read differ from those written";
 }
 
 TEST_P(ObjectStoreConformanceTest, AnObjectLargerThanFiveGiBStreams) {
