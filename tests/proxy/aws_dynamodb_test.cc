@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "proxy/cloud_backend_fixture.h"
 #include "proxy/proxy_process.h"
 #include "support/fake_server.h"
 #include "support/moto_server.h"
@@ -23,25 +24,15 @@ using nlohmann::json;
 using testsupport::awsCli;
 
 testsupport::MotoServer& moto() {
-  static testsupport::MotoServer server;
-  return server;
+  return sharedMoto();
 }
 
 /// A kv binding "sessions" on the DynamoDB table `table`; `extra` adds backend keys.
 std::string configFor(const std::string& table, const std::string& endpoint = moto().endpoint(),
                       const std::string& extra = "") {
-  return "listen: 127.0.0.1:0\n"
-         "token: ${EXO_TEST_TOKEN}\n"
-         "data_dir: data\n"
-         "limits: {backend_timeout: 2s}\n"
-         "bindings:\n"
-         "  sessions:\n"
-         "    kind: kv\n"
-         "    backends: [{type: aws.dynamodb, region: us-east-1, table: " +
-         table + ", endpoint: " + endpoint + extra +
-         "}]\n"
-         "credentials:\n"
-         "  aws: {source: static, access_key_id: testing, secret_access_key: testing}\n";
+  return oneBindingConfig("sessions", "kv",
+                          "{type: aws.dynamodb, region: us-east-1, table: " + table +
+                              ", endpoint: " + endpoint + extra + "}");
 }
 
 std::string uniqueTable() {
@@ -221,31 +212,12 @@ TEST(AwsDynamoDbProxyStartTest, ATableWithAnotherKeyStopsTheStart) {
 // serves again by itself.
 TEST_F(AwsDynamoDbProxyTest, APausedMotoIsUnavailableWithinTheTimeoutAndTheProxyRecovers) {
   ASSERT_EQ(proxy_->call("PUT", "/v1/tables/sessions/items/k", R"({"n": 1})").status, 200);
-  ASSERT_EQ(::kill(moto().pid(), SIGSTOP), 0);
-  struct Resume {
-    ~Resume() { ::kill(moto().pid(), SIGCONT); }
-  } resume;
-  for (const auto& [method, target] :
-       {std::pair<std::string, std::string>{"PUT", "/v1/tables/sessions/items/k"},
-        {"GET", "/v1/tables/sessions/items/k"},
-        {"DELETE", "/v1/tables/sessions/items/k"},
-        {"GET", "/v1/tables/sessions/items?prefix=k"}}) {
-    const auto start = std::chrono::steady_clock::now();
-    const HttpResponse r = proxy_->call(method, target, method == "PUT" ? "2" : "");
-    const auto took = std::chrono::steady_clock::now() - start;
-    EXPECT_EQ(r.status, 503) << method << " " << target << ": " << r.body;
-    EXPECT_EQ(json::parse(r.body, nullptr, false)["error"]["code"], "Unavailable") << r.body;
-    EXPECT_EQ(r.header("x-exo-backend"), "aws.dynamodb:us-east-1");
-    // Not a speed test: a generous bound that only a hang would break.
-    EXPECT_LT(took, std::chrono::seconds(20)) << method << " " << target;
-  }
-  ASSERT_EQ(::kill(moto().pid(), SIGCONT), 0);
-  int status = 0;
-  for (int i = 0; i < 50 && status != 200; ++i) {
-    status = proxy_->call("PUT", "/v1/tables/sessions/items/k", "3").status;
-    if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  EXPECT_EQ(status, 200) << "the proxy did not recover after moto resumed";
+  expectUnavailableWhilePausedThenRecovers(*proxy_, moto().pid(), "aws.dynamodb:us-east-1",
+                                           {{"PUT", "/v1/tables/sessions/items/k", "2"},
+                                            {"GET", "/v1/tables/sessions/items/k", ""},
+                                            {"DELETE", "/v1/tables/sessions/items/k", ""},
+                                            {"GET", "/v1/tables/sessions/items?prefix=k", ""}},
+                                           {"PUT", "/v1/tables/sessions/items/k", "3"});
   const HttpResponse got = proxy_->call("GET", "/v1/tables/sessions/items/k");
   ASSERT_EQ(got.status, 200) << got.body;
   EXPECT_EQ(got.body, "3");
@@ -258,15 +230,10 @@ TEST(AwsDynamoDbProxyStartTest, ARefusedConnectionIsUnavailable) {
   TempDir dir;
   ProxyProcess proxy(dir.path(), configFor("sessions", endpoint));
   ASSERT_TRUE(proxy.started()) << proxy.errors();
-  for (const auto& [method, target] :
-       {std::pair<std::string, std::string>{"PUT", "/v1/tables/sessions/items/k"},
-        {"GET", "/v1/tables/sessions/items/k"},
-        {"GET", "/v1/tables/sessions/items"}}) {
-    const HttpResponse r = proxy.call(method, target, method == "PUT" ? "1" : "");
-    EXPECT_EQ(r.status, 503) << method << " " << target << ": " << r.body;
-    EXPECT_EQ(json::parse(r.body, nullptr, false)["error"]["code"], "Unavailable") << r.body;
-    EXPECT_EQ(r.header("x-exo-backend"), "aws.dynamodb:us-east-1");
-  }
+  expectUnavailable(proxy, "aws.dynamodb:us-east-1",
+                    {{"PUT", "/v1/tables/sessions/items/k", "1"},
+                     {"GET", "/v1/tables/sessions/items/k", ""},
+                     {"GET", "/v1/tables/sessions/items", ""}});
 }
 
 } // namespace

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "proxy/cloud_backend_fixture.h"
 #include "proxy/proxy_process.h"
 #include "support/fake_server.h"
 #include "support/moto_server.h"
@@ -23,26 +24,15 @@ using nlohmann::json;
 using testsupport::awsCli;
 
 testsupport::MotoServer& moto() {
-  static testsupport::MotoServer server;
-  return server;
+  return sharedMoto();
 }
 
 std::string configFor(const std::string& bucket, const std::string& endpoint = moto().endpoint(),
                       const std::string& backend_timeout = "10s") {
-  return "listen: 127.0.0.1:0\n"
-         "token: ${EXO_TEST_TOKEN}\n"
-         "data_dir: data\n"
-         "limits: {backend_timeout: " +
-         backend_timeout +
-         "}\n"
-         "bindings:\n"
-         "  assets:\n"
-         "    kind: objects\n"
-         "    backends: [{type: aws.s3, region: us-east-1, bucket: " +
-         bucket + ", endpoint: " + endpoint +
-         ", path_style: true}]\n"
-         "credentials:\n"
-         "  aws: {source: static, access_key_id: testing, secret_access_key: testing}\n";
+  return oneBindingConfig("assets", "objects",
+                          "{type: aws.s3, region: us-east-1, bucket: " + bucket +
+                              ", endpoint: " + endpoint + ", path_style: true}",
+                          backend_timeout);
 }
 
 std::string readFile(const std::filesystem::path& path) {
@@ -201,32 +191,12 @@ TEST(AwsS3ProxyStartTest, ABucketThatDoesNotExistStopsTheStartNamingIt) {
 // serves again by itself.
 TEST_F(AwsS3ProxyTest, APausedMotoIsUnavailableWithinTheTimeoutAndTheProxyRecovers) {
   ASSERT_EQ(proxy_->call("PUT", "/v1/buckets/assets/objects/k", "v").status, 200);
-  ASSERT_EQ(::kill(moto().pid(), SIGSTOP), 0);
-  struct Resume {
-    ~Resume() { ::kill(moto().pid(), SIGCONT); }
-  } resume;
-  for (const auto& [method, target] :
-       {std::pair<std::string, std::string>{"PUT", "/v1/buckets/assets/objects/k2"},
-        {"GET", "/v1/buckets/assets/objects/k"},
-        {"HEAD", "/v1/buckets/assets/objects/k"},
-        {"GET", "/v1/buckets/assets/objects?prefix=k"}}) {
-    const auto start = std::chrono::steady_clock::now();
-    const HttpResponse r = proxy_->call(method, target, method == "PUT" ? "v2" : "");
-    const auto took = std::chrono::steady_clock::now() - start;
-    EXPECT_EQ(r.status, 503) << method << " " << target << ": " << r.body;
-    if (method != "HEAD") {
-      EXPECT_EQ(json::parse(r.body, nullptr, false)["error"]["code"], "Unavailable") << r.body;
-    }
-    // Not a speed test: a generous bound that only a hang would break.
-    EXPECT_LT(took, std::chrono::seconds(20)) << method << " " << target;
-  }
-  ASSERT_EQ(::kill(moto().pid(), SIGCONT), 0);
-  int status = 0;
-  for (int i = 0; i < 50 && status != 200; ++i) {
-    status = proxy_->call("PUT", "/v1/buckets/assets/objects/k2", "v2").status;
-    if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  EXPECT_EQ(status, 200) << "the proxy did not recover after moto resumed";
+  expectUnavailableWhilePausedThenRecovers(*proxy_, moto().pid(), "aws.s3:us-east-1",
+                                           {{"PUT", "/v1/buckets/assets/objects/k2", "v2"},
+                                            {"GET", "/v1/buckets/assets/objects/k", ""},
+                                            {"HEAD", "/v1/buckets/assets/objects/k", ""},
+                                            {"GET", "/v1/buckets/assets/objects?prefix=k", ""}},
+                                           {"PUT", "/v1/buckets/assets/objects/k2", "v2"});
   const HttpResponse got = proxy_->call("GET", "/v1/buckets/assets/objects/k2");
   EXPECT_EQ(got.status, 200);
   EXPECT_EQ(got.body, "v2");
@@ -237,10 +207,9 @@ TEST(AwsS3ProxyStartTest, ARefusedConnectionIsUnavailable) {
   TempDir dir;
   ProxyProcess proxy(dir.path(), configFor("assets", endpoint, "2s"));
   ASSERT_TRUE(proxy.started()) << proxy.errors();
-  const HttpResponse r = proxy.call("PUT", "/v1/buckets/assets/objects/k", "v");
-  EXPECT_EQ(r.status, 503) << r.body;
-  EXPECT_EQ(json::parse(r.body, nullptr, false)["error"]["code"], "Unavailable") << r.body;
-  EXPECT_EQ(r.header("x-exo-backend"), "aws.s3:us-east-1");
+  expectUnavailable(
+      proxy, "aws.s3:us-east-1",
+      {{"PUT", "/v1/buckets/assets/objects/k", "v"}, {"GET", "/v1/buckets/assets/objects/k", ""}});
 }
 
 } // namespace

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "proxy/cloud_backend_fixture.h"
 #include "proxy/proxy_process.h"
 #include "support/fake_server.h"
 #include "support/moto_server.h"
@@ -22,27 +23,16 @@ using nlohmann::json;
 using testsupport::awsCli;
 
 testsupport::MotoServer& moto() {
-  static testsupport::MotoServer server;
-  return server;
+  return sharedMoto();
 }
 
 /// `where`: "queue: NAME" or "queue_url: URL".
 std::string configFor(const std::string& where, const std::string& endpoint = moto().endpoint(),
                       const std::string& backend_timeout = "10s") {
-  return "listen: 127.0.0.1:0\n"
-         "token: ${EXO_TEST_TOKEN}\n"
-         "data_dir: data\n"
-         "limits: {backend_timeout: " +
-         backend_timeout +
-         "}\n"
-         "bindings:\n"
-         "  orders:\n"
-         "    kind: queue\n"
-         "    backends: [{type: aws.sqs, region: us-east-1, " +
-         where + ", endpoint: " + endpoint +
-         "}]\n"
-         "credentials:\n"
-         "  aws: {source: static, access_key_id: testing, secret_access_key: testing}\n";
+  return oneBindingConfig("orders", "queue",
+                          "{type: aws.sqs, region: us-east-1, " + where +
+                              ", endpoint: " + endpoint + "}",
+                          backend_timeout);
 }
 
 class AwsSqsProxyTest : public ::testing::Test {
@@ -149,29 +139,11 @@ TEST(AwsSqsProxyStartTest, AQueueThatDoesNotExistStopsTheStartNamingIt) {
 TEST_F(AwsSqsProxyTest, APausedMotoIsUnavailableWithinTheTimeoutAndTheProxyRecovers) {
   const std::string send = R"({"messages": [{"body": "m"}]})";
   ASSERT_EQ(proxy_->call("POST", "/v1/queues/orders/messages", send).status, 200);
-  ASSERT_EQ(::kill(moto().pid(), SIGSTOP), 0);
-  struct Resume {
-    ~Resume() { ::kill(moto().pid(), SIGCONT); }
-  } resume;
-  for (const auto& [method, target] :
-       {std::pair<std::string, std::string>{"POST", "/v1/queues/orders/messages"},
-        {"GET", "/v1/queues/orders/messages?wait=1"},
-        {"GET", "/v1/queues/orders"}}) {
-    const auto start = std::chrono::steady_clock::now();
-    const HttpResponse r = proxy_->call(method, target, method == "POST" ? send : "");
-    const auto took = std::chrono::steady_clock::now() - start;
-    EXPECT_EQ(r.status, 503) << method << " " << target << ": " << r.body;
-    EXPECT_EQ(json::parse(r.body, nullptr, false)["error"]["code"], "Unavailable") << r.body;
-    // Not a speed test: a generous bound that only a hang would break.
-    EXPECT_LT(took, std::chrono::seconds(20)) << method << " " << target;
-  }
-  ASSERT_EQ(::kill(moto().pid(), SIGCONT), 0);
-  int status = 0;
-  for (int i = 0; i < 50 && status != 200; ++i) {
-    status = proxy_->call("POST", "/v1/queues/orders/messages", send).status;
-    if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  EXPECT_EQ(status, 200) << "the proxy did not recover after moto resumed";
+  expectUnavailableWhilePausedThenRecovers(*proxy_, moto().pid(), "aws.sqs:us-east-1",
+                                           {{"POST", "/v1/queues/orders/messages", send},
+                                            {"GET", "/v1/queues/orders/messages?wait=1", ""},
+                                            {"GET", "/v1/queues/orders", ""}},
+                                           {"POST", "/v1/queues/orders/messages", send});
   const HttpResponse got = proxy_->call("GET", "/v1/queues/orders/messages?max=10&wait=2");
   ASSERT_EQ(got.status, 200) << got.body;
   EXPECT_FALSE(json::parse(got.body)["messages"].empty());
@@ -183,11 +155,8 @@ TEST(AwsSqsProxyStartTest, ARefusedConnectionIsUnavailable) {
   ProxyProcess proxy(dir.path(),
                      configFor("queue_url: " + endpoint + "/123456789012/orders", endpoint, "2s"));
   ASSERT_TRUE(proxy.started()) << proxy.errors();
-  const HttpResponse r =
-      proxy.call("POST", "/v1/queues/orders/messages", R"({"messages": [{"body": "m"}]})");
-  EXPECT_EQ(r.status, 503) << r.body;
-  EXPECT_EQ(json::parse(r.body, nullptr, false)["error"]["code"], "Unavailable") << r.body;
-  EXPECT_EQ(r.header("x-exo-backend"), "aws.sqs:us-east-1");
+  expectUnavailable(proxy, "aws.sqs:us-east-1",
+                    {{"POST", "/v1/queues/orders/messages", R"({"messages": [{"body": "m"}]})"}});
 }
 
 } // namespace
