@@ -42,8 +42,9 @@ sourcesFor(const AwsCredentialsSpec& spec) {
 
 } // namespace
 
-CloudServices::CloudServices(AwsCredentialsSpec aws, net::HttpClientOptions http)
-    : aws_spec_(std::move(aws)), http_options_(std::move(http)) {
+CloudServices::CloudServices(AwsCredentialsSpec aws, net::HttpClientOptions http,
+                             AzureCredentialsSpec azure)
+    : aws_spec_(std::move(aws)), http_options_(std::move(http)), azure_spec_(std::move(azure)) {
   if (!http_options_.retry.retryable) http_options_.retry.retryable = aws::retryableAwsAnswer;
 }
 
@@ -51,6 +52,7 @@ CloudServices::CloudServices(AwsCredentialsSpec aws, net::HttpClientOptions http
 CloudServices::~CloudServices() {
   http_.reset();
   aws_credentials_.reset();
+  azure_credentials_.reset();
 }
 
 net::HttpClient& CloudServices::http() {
@@ -67,6 +69,16 @@ Result<aws::CredentialsProvider*> CloudServices::awsCredentials() {
     aws_credentials_ = std::make_unique<aws::CredentialsProvider>(std::move(*chain));
   }
   return aws_credentials_.get();
+}
+
+Result<const azure::Credentials*> CloudServices::azureCredentials() {
+  std::lock_guard lock(mutex_);
+  if (!azure_credentials_) {
+    auto credentials = azure::Credentials::create(azure_spec_.source, azure_spec_.params);
+    if (!credentials) return tl::unexpected(credentials.error());
+    azure_credentials_ = std::move(*credentials);
+  }
+  return azure_credentials_.get();
 }
 
 } // namespace exoflow::backend
