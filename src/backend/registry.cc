@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "backend/aws/sqs_queue.h"
+#include "backend/azure/azure_queue.h"
 #include "backend/local/local_backends.h"
 
 namespace exoflow::backend {
@@ -85,6 +86,7 @@ void registerBuiltinBackends(Registry& registry) {
   registry.addObjectStore(std::string(local::kType), local::openObjectStore);
   registry.addKvStore(std::string(local::kType), local::openKvStore);
   registry.addQueue(std::string(aws_sqs::kType), aws_sqs::openQueue);
+  registry.addQueue(std::string(azure_queue::kType), azure_queue::openQueue);
 }
 
 } // namespace exoflow::backend

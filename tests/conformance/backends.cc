@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <random>
 #include <system_error>
 
 #include "backend/cloud.h"
 #include "conformance/conformance.h"
+#include "support/azurite_server.h"
 #include "support/moto_server.h"
 
 namespace exoflow::backend::conformance {
@@ -19,10 +21,21 @@ testsupport::MotoServer& moto() {
   return server;
 }
 
-/// The HTTP client and credentials the cloud backends get: moto takes any keys.
+/// One Azurite (Blob, Queue, Table) for this process, started when a test first needs it.
+testsupport::AzuriteServer& azurite() {
+  static testsupport::AzuriteServer server;
+  return server;
+}
+
+/// The HTTP client and credentials the cloud backends get: moto takes any keys; Azurite its
+/// well-known account key.
 CloudServices& cloud() {
-  static CloudServices services(AwsCredentialsSpec{
-      "static", {{"access_key_id", "testing"}, {"secret_access_key", "testing"}}});
+  static CloudServices services(
+      AwsCredentialsSpec{"static",
+                         {{"access_key_id", "testing"}, {"secret_access_key", "testing"}}},
+      {},
+      AzureCredentialsSpec{"shared_key",
+                           {{"account_key", testsupport::AzuriteServer::kAccountKey}}});
   return services;
 }
 
@@ -97,6 +110,30 @@ const std::vector<BackendRow>& backendRows() {
           .shortest_retention = std::chrono::seconds(60), // SQS's shortest
           .body_files = [](const std::filesystem::path&) -> std::size_t { return 0; },
           .exclusive_receives = false,
+      },
+      {
+          .name = "AzureQueue",
+          .type = "azure.queue",
+          // A queue of its own per test and store (with its dead-letter queue and claim-check
+          // container), created on open.
+          .spec =
+              [](const std::filesystem::path&, const std::string& resource) {
+                return BackendSpec{"azure.queue",
+                                   {{"account", testsupport::AzuriteServer::kAccount},
+                                    {"queue", resource},
+                                    {"endpoint", azurite().queueEndpoint()},
+                                    {"blob_endpoint", azurite().blobEndpoint()},
+                                    {"create", "true"}}};
+              },
+          .unavailable = [] { return azurite().available() ? std::string() : azurite().why(); },
+          .describe = "azure.queue:devstoreaccount1",
+          .queue_features = {QueueFeature::kLongPolling, QueueFeature::kDeadLetter,
+                             QueueFeature::kDedup, QueueFeature::kAttributes,
+                             QueueFeature::kVisibilityChange},
+          .object_features = {},
+          .kv_features = {},
+          .shortest_retention = std::chrono::seconds(1),
+          .body_files = [](const std::filesystem::path&) -> std::size_t { return 0; },
       },
   };
   return rows;
