@@ -4,6 +4,7 @@
 
 #include "backend/aws/sqs_queue.h"
 #include "backend/azure/azure_queue.h"
+#include "backend/azure/azure_table.h"
 #include "backend/local/local_backends.h"
 
 namespace exoflow::backend {
@@ -87,6 +88,7 @@ void registerBuiltinBackends(Registry& registry) {
   registry.addKvStore(std::string(local::kType), local::openKvStore);
   registry.addQueue(std::string(aws_sqs::kType), aws_sqs::openQueue);
   registry.addQueue(std::string(azure_queue::kType), azure_queue::openQueue);
+  registry.addKvStore(std::string(azure_table::kType), azure_table::openKvStore);
 }
 
 } // namespace exoflow::backend

@@ -135,6 +135,31 @@ const std::vector<BackendRow>& backendRows() {
           .shortest_retention = std::chrono::seconds(1),
           .body_files = [](const std::filesystem::path&) -> std::size_t { return 0; },
       },
+      {
+          .name = "AzureTable",
+          .type = "azure.table",
+          // A table of its own per test and store, created on open (table names are letters
+          // and digits only).
+          .spec =
+              [](const std::filesystem::path&, const std::string& resource) {
+                std::string table;
+                for (char c : resource) {
+                  if (std::isalnum(static_cast<unsigned char>(c)) != 0) table += c;
+                }
+                return BackendSpec{"azure.table",
+                                   {{"account", testsupport::AzuriteServer::kAccount},
+                                    {"table", table},
+                                    {"endpoint", azurite().tableEndpoint()},
+                                    {"create", "true"}}};
+              },
+          .unavailable = [] { return azurite().available() ? std::string() : azurite().why(); },
+          .describe = "azure.table:devstoreaccount1",
+          .queue_features = {},
+          .object_features = {},
+          .kv_features = {KvFeature::kConditionalWrites, KvFeature::kPrefixList,
+                          KvFeature::kLargeValues},
+          .body_files = [](const std::filesystem::path&) -> std::size_t { return 0; },
+      },
   };
   return rows;
 }
