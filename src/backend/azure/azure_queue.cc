@@ -294,12 +294,14 @@ template <typename T> struct Gather {
   }
 };
 
-void deleteBlob(const std::shared_ptr<Core>& core, const std::string& container,
-                const std::string& blob) {
-  if (blob.empty()) return;
-  // The message is gone either way; a blob left behind is garbage, not a lost message.
+/// Deletes a claim-check blob (none when `blob` is empty), then runs `done`. The message is
+/// gone either way: a blob left behind is garbage, not a lost message, so failures are dropped.
+void deleteBlob(
+    const std::shared_ptr<Core>& core, const std::string& container, const std::string& blob,
+    std::function<void()> done = [] {}) {
+  if (blob.empty()) return done();
   core->blobs->send(Call{"DELETE", "/" + container + "/" + blob, {}, {}, "", true},
-                    [](const Result<net::HttpResponse>&) {});
+                    [done = std::move(done)](const Result<net::HttpResponse>&) { done(); });
 }
 
 /// Sends one message: its body to a claim-check blob first when the text would be too long.
@@ -653,8 +655,7 @@ void AzureQueue::remove(std::string receipt, Done<void> done) {
       return done(tl::unexpected(r.error()));
     }
     PopReceipts::instance().forget(key);
-    deleteBlob(core, d.container, d.blob);
-    done({});
+    deleteBlob(core, d.container, d.blob, [done] { done({}); });
   });
 }
 
@@ -716,6 +717,9 @@ Result<void> ensureQueue(StorageApi& api, const std::string& name, bool create) 
   Result<net::HttpResponse> found =
       api.sendAndWait(Call{"GET", "/" + name, {{"comp", "metadata"}}, {}, "", true});
   if (found) return {};
+  // Unreachable now: the calls answer 503 until it is reachable, as they would had it failed
+  // later (the proxy starts, and /readyz tells).
+  if (found.error().code == ErrorCode::kUnavailable && !create) return {};
   if (found.error().code != ErrorCode::kNotFound || !create) {
     return fail(found.error().code,
                 fmt::format("Azure queue \"{}\": {}", name, found.error().message));

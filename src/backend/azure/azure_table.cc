@@ -308,7 +308,9 @@ Result<std::unique_ptr<KvStore>> openKvStore(const BackendSpec& spec, const KvSt
       azure::Endpoint{endpoint, account, azure::StorageService::kTable});
   Result<net::HttpResponse> found =
       api->sendAndWait(tableCall("GET", fmt::format("/Tables('{}')", table)));
-  if (!found) {
+  // Unreachable now: the calls answer 503 until it is reachable (the proxy starts, and /readyz
+  // tells), unless the table is to be created.
+  if (!found && (found.error().code != ErrorCode::kUnavailable || create == "true")) {
     if (found.error().code != ErrorCode::kNotFound || create != "true") {
       return fail(found.error().code,
                   fmt::format("Azure table \"{}\": {}", table, found.error().message));
