@@ -69,7 +69,9 @@ const std::vector<TypeInfo>& typeTable() {
        {{"account", KeyType::kString, true},
         {"queue", KeyType::kString, true},
         {"endpoint", KeyType::kUrl},
-        {"spill_container"}},
+        {"spill_container"},
+        {"blob_endpoint", KeyType::kUrl}, // extensions: where the claim checks go, and
+        {"create", KeyType::kBool}},      // create missing queues (development, tests)
        "azure"},
       {"azure.blob",
        {K::kObjects},
@@ -81,7 +83,8 @@ const std::vector<TypeInfo>& typeTable() {
        {K::kKv},
        {{"account", KeyType::kString, true},
         {"table", KeyType::kString, true},
-        {"endpoint", KeyType::kUrl}},
+        {"endpoint", KeyType::kUrl},
+        {"create", KeyType::kBool}}, // an extension: create a missing table (development, tests)
        "azure"},
       {"peer", {K::kQueue, K::kObjects, K::kKv}, {{"peer", KeyType::kPeer, true}, {"name"}}, ""},
       {"local.postgres",

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -48,11 +49,11 @@ std::string AzuriteServer::nodeModules() {
   return std::string(EXOFLOW_SOURCE_DIR) + "/tests/synth/node_modules";
 }
 
-AzuriteServer::AzuriteServer() {
-  start();
+AzuriteServer::AzuriteServer(bool skip_api_version_check) {
+  start(skip_api_version_check);
 }
 
-void AzuriteServer::start() {
+void AzuriteServer::start(bool skip_api_version_check) {
   const std::string binary = nodeModules() + "/.bin/azurite";
   if (::access(binary.c_str(), X_OK) != 0) {
     why_ = binary + " is missing (run scripts/setup)";
@@ -77,11 +78,16 @@ void AzuriteServer::start() {
     const std::string blob = std::to_string(blob_port_);
     const std::string queue = std::to_string(queue_port_);
     const std::string table = std::to_string(table_port_);
-    // No --skipApiVersionCheck: the backends pin an x-ms-version Azurite 3.35 knows.
-    ::execl(binary.c_str(), "azurite", "--silent", "--disableTelemetry", "--location", dir_.c_str(),
-            "--blobHost", "127.0.0.1", "--blobPort", blob.c_str(), "--queueHost", "127.0.0.1",
-            "--queuePort", queue.c_str(), "--tableHost", "127.0.0.1", "--tablePort", table.c_str(),
-            static_cast<char*>(nullptr));
+    std::vector<const char*> argv = {
+        "azurite",     "--silent",    "--disableTelemetry", "--location",  dir_.c_str(),
+        "--blobHost",  "127.0.0.1",   "--blobPort",         blob.c_str(),  "--queueHost",
+        "127.0.0.1",   "--queuePort", queue.c_str(),        "--tableHost", "127.0.0.1",
+        "--tablePort", table.c_str()};
+    // Only for clients that send a newer x-ms-version than Azurite knows: the backends pin one
+    // it accepts.
+    if (skip_api_version_check) argv.push_back("--skipApiVersionCheck");
+    argv.push_back(nullptr);
+    ::execv(binary.c_str(), const_cast<char* const*>(argv.data()));
     ::_exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);

@@ -20,8 +20,10 @@ public:
       "KBHBeksoGMGw==";
 
   /// Starts Azurite and waits until all three services answer (up to 60 s). available()
-  /// tells whether they did; why() says why not (not installed, no answer).
-  AzuriteServer();
+  /// tells whether they did; why() says why not (not installed, no answer). The backends pin an
+  /// x-ms-version Azurite knows; Microsoft's current npm clients send a newer one, which
+  /// Azurite accepts only with `skip_api_version_check`.
+  explicit AzuriteServer(bool skip_api_version_check = false);
   ~AzuriteServer();
   AzuriteServer(const AzuriteServer&) = delete;
   AzuriteServer& operator=(const AzuriteServer&) = delete;
@@ -42,7 +44,7 @@ public:
 
 private:
   static std::string endpoint(int port);
-  void start();
+  void start(bool skip_api_version_check);
 
   pid_t pid_ = -1;
   int blob_port_ = 0;

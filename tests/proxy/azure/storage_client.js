@@ -1,0 +1,76 @@
+// Microsoft's own clients (@azure/storage-queue, @azure/storage-blob, @azure/data-tables) for
+// the exo-proxy interop tests: one call per run, the answer as one line of JSON on stdout.
+// The connection string comes from AZURE_STORAGE_CONNECTION_STRING.
+//
+//   queue-send QUEUE TEXT          -> {"messageId"}
+//   queue-receive QUEUE            -> {"messageId","messageText","dequeueCount"} or null
+//   queue-count QUEUE              -> {"count"}   (Azure's approximate count)
+//   blob-count CONTAINER           -> {"count"}
+//   table-get TABLE PK RK          -> the entity, with "etag"
+//   table-upsert TABLE ENTITY_JSON -> {"etag"}
+//   table-update TABLE ENTITY_JSON ETAG -> {"etag"} or {"error": status}
+'use strict';
+
+const { QueueServiceClient } = require('@azure/storage-queue');
+const { BlobServiceClient } = require('@azure/storage-blob');
+const { TableClient } = require('@azure/data-tables');
+
+const connection = process.env.AZURE_STORAGE_CONNECTION_STRING;
+const [command, ...args] = process.argv.slice(2);
+
+async function main() {
+  switch (command) {
+    case 'queue-send': {
+      const queue = QueueServiceClient.fromConnectionString(connection).getQueueClient(args[0]);
+      const sent = await queue.sendMessage(args[1]);
+      return { messageId: sent.messageId };
+    }
+    case 'queue-receive': {
+      const queue = QueueServiceClient.fromConnectionString(connection).getQueueClient(args[0]);
+      const got = await queue.receiveMessages({ numberOfMessages: 1, visibilityTimeout: 30 });
+      if (got.receivedMessageItems.length === 0) return null;
+      const m = got.receivedMessageItems[0];
+      return { messageId: m.messageId, messageText: m.messageText, dequeueCount: m.dequeueCount };
+    }
+    case 'queue-count': {
+      const queue = QueueServiceClient.fromConnectionString(connection).getQueueClient(args[0]);
+      const properties = await queue.getProperties();
+      return { count: properties.approximateMessagesCount };
+    }
+    case 'blob-count': {
+      const container =
+        BlobServiceClient.fromConnectionString(connection).getContainerClient(args[0]);
+      let count = 0;
+      for await (const blob of container.listBlobsFlat()) count += blob ? 1 : 0;
+      return { count };
+    }
+    case 'table-get': {
+      const table = TableClient.fromConnectionString(connection, args[0], { allowInsecureConnection: true });
+      return await table.getEntity(args[1], args[2]);
+    }
+    case 'table-upsert': {
+      const table = TableClient.fromConnectionString(connection, args[0], { allowInsecureConnection: true });
+      const answer = await table.upsertEntity(JSON.parse(args[1]), 'Replace');
+      return { etag: answer.etag };
+    }
+    case 'table-update': {
+      const table = TableClient.fromConnectionString(connection, args[0], { allowInsecureConnection: true });
+      try {
+        const answer = await table.updateEntity(JSON.parse(args[1]), 'Replace', { etag: args[2] });
+        return { etag: answer.etag };
+      } catch (e) {
+        return { error: e.statusCode };
+      }
+    }
+    default:
+      throw new Error(`unknown command ${command}`);
+  }
+}
+
+main().then(
+  (answer) => console.log(JSON.stringify(answer === undefined ? null : answer)),
+  (error) => {
+    console.error(error && error.message ? error.message : error);
+    process.exit(1);
+  },
+);
