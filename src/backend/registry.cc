@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "backend/aws/sqs_queue.h"
+#include "backend/azure/azure_blob.h"
 #include "backend/azure/azure_queue.h"
 #include "backend/azure/azure_table.h"
 #include "backend/local/local_backends.h"
@@ -89,6 +90,7 @@ void registerBuiltinBackends(Registry& registry) {
   registry.addQueue(std::string(aws_sqs::kType), aws_sqs::openQueue);
   registry.addQueue(std::string(azure_queue::kType), azure_queue::openQueue);
   registry.addKvStore(std::string(azure_table::kType), azure_table::openKvStore);
+  registry.addObjectStore(std::string(azure_blob::kType), azure_blob::openObjectStore);
 }
 
 } // namespace exoflow::backend

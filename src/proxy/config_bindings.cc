@@ -77,7 +77,9 @@ const std::vector<TypeInfo>& typeTable() {
        {K::kObjects},
        {{"account", KeyType::kString, true},
         {"container", KeyType::kString, true},
-        {"endpoint", KeyType::kUrl}},
+        {"endpoint", KeyType::kUrl},
+        {"create",
+         KeyType::kBool}}, // an extension: create a missing container (development, tests)
        "azure"},
       {"azure.table",
        {K::kKv},

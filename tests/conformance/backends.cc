@@ -160,6 +160,27 @@ const std::vector<BackendRow>& backendRows() {
                           KvFeature::kLargeValues},
           .body_files = [](const std::filesystem::path&) -> std::size_t { return 0; },
       },
+      {
+          .name = "AzureBlob",
+          .type = "azure.blob",
+          // A container of its own per test and store, created on open.
+          .spec =
+              [](const std::filesystem::path&, const std::string& resource) {
+                return BackendSpec{"azure.blob",
+                                   {{"account", testsupport::AzuriteServer::kAccount},
+                                    {"container", resource},
+                                    {"endpoint", azurite().blobEndpoint()},
+                                    {"create", "true"}}};
+              },
+          .unavailable = [] { return azurite().available() ? std::string() : azurite().why(); },
+          .describe = "azure.blob:devstoreaccount1",
+          .queue_features = {},
+          // Not kLargeObjects: a 5 GiB object through Azurite is not tested here.
+          .object_features = {ObjectFeature::kRanges, ObjectFeature::kMetadata,
+                              ObjectFeature::kIfNoneMatchPut, ObjectFeature::kDelimiterList},
+          .kv_features = {},
+          .body_files = nullptr, // keeps no local files
+      },
   };
   return rows;
 }
