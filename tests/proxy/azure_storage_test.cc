@@ -1,8 +1,9 @@
-// exo-proxy with azure.queue and azure.table bindings against an Azurite started for the suite,
-// checked with Microsoft's own npm clients (tests/proxy/azure/storage_client.js): what the
-// proxy writes they read, and what they write the proxy serves; a 200 KiB message travels by
-// claim check and its blob goes with the message; a paused Azurite and a refused connection
-// answer 503 within the configured backend_timeout, and the proxy recovers by itself.
+// exo-proxy with azure.queue, azure.blob and azure.table bindings against an Azurite started for
+// the suite, checked with Microsoft's own npm clients (tests/proxy/azure/storage_client.js): what
+// the proxy writes they read, and what they write the proxy serves (messages, blobs, entities); a
+// 200 KiB message travels by claim check and its blob goes with the message; a paused Azurite and a
+// refused connection answer 503 within the configured backend_timeout, and the proxy recovers by
+// itself.
 #include <chrono>
 #include <csignal>
 #include <memory>
@@ -33,7 +34,15 @@ AzuriteServer& azurite() {
 std::string configFor(const std::string& queue, const std::string& table,
                       const std::string& queue_endpoint = azurite().queueEndpoint(),
                       const std::string& table_endpoint = azurite().tableEndpoint(),
-                      const std::string& create = "true") {
+                      const std::string& create = "true",
+                      const std::string& blob_endpoint = azurite().blobEndpoint(),
+                      bool objects = true) {
+  const std::string assets =
+      objects ? "  assets:\n"
+                "    kind: objects\n"
+                "    backends: [{type: azure.blob, account: devstoreaccount1, container: " +
+                    queue + ", endpoint: " + blob_endpoint + ", create: " + create + "}]\n"
+              : std::string();
   return "listen: 127.0.0.1:0\n"
          "token: ${EXO_TEST_TOKEN}\n"
          "data_dir: data\n"
@@ -43,8 +52,7 @@ std::string configFor(const std::string& queue, const std::string& table,
          "    kind: queue\n"
          "    backends: [{type: azure.queue, account: devstoreaccount1, queue: " +
          queue + ", endpoint: " + queue_endpoint + ", blob_endpoint: " + azurite().blobEndpoint() +
-         ", create: " + create +
-         "}]\n"
+         ", create: " + create + "}]\n" + assets +
          "  sessions:\n"
          "    kind: kv\n"
          "    backends: [{type: azure.table, account: devstoreaccount1, table: " +
@@ -196,6 +204,39 @@ TEST_F(AzureStorageProxyTest, ALargeMessageTravelsByClaimCheckAndItsBlobGoesWith
   EXPECT_EQ(after["count"], 0) << "the claim-check blob outlived its message";
 }
 
+TEST_F(AzureStorageProxyTest, ObjectsAreBlobsMicrosoftsBlobClientReadsAndWrites) {
+  // Blob names are the keys' bytes as letter pairs (azure_blob.h): "docs/a b.txt".
+  const std::string key = "docs/a b.txt";
+  std::string name;
+  for (char c : key) {
+    name += static_cast<char>('A' + (static_cast<unsigned char>(c) >> 4));
+    name += static_cast<char>('a' + (static_cast<unsigned char>(c) & 15));
+  }
+  const HttpResponse put = proxy_->call("PUT", "/v1/buckets/assets/objects/docs/a%20b.txt",
+                                        "from exo ✓", {{"Content-Type", "text/markdown"}});
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(put.header("x-exo-backend"), "azure.blob:devstoreaccount1");
+  const json got = client("blob-get " + queue_ + " " + name);
+  ASSERT_TRUE(got.is_object()) << got;
+  EXPECT_EQ(got["text"], "from exo ✓");
+  EXPECT_EQ(got["contentType"], "text/markdown");
+
+  // Written by the client: served with Azure's MD5 as the ETag.
+  ASSERT_TRUE(
+      client("blob-put " + queue_ + " " + name + " " + quoted("from the client")).is_object());
+  const HttpResponse read = proxy_->call("GET", "/v1/buckets/assets/objects/docs/a%20b.txt");
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(read.body, "from the client");
+  EXPECT_EQ(read.header("content-type"), "text/plain");
+  EXPECT_EQ(read.header("etag"), "\"bf973519da30f2f3543d83f363289373\"") << "not the body's MD5";
+  const HttpResponse listed = proxy_->call("GET", "/v1/buckets/assets/objects?prefix=docs/");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  const json objects = json::parse(listed.body)["objects"];
+  ASSERT_EQ(objects.size(), 1U) << listed.body;
+  EXPECT_EQ(objects[0]["key"], key);
+  EXPECT_EQ(objects[0]["etag"], read.header("etag"));
+}
+
 TEST_F(AzureStorageProxyTest, TableItemsAndTheirVersionsAreSharedWithMicrosoftsTableClient) {
   const std::string key = "user/1#?";
   const HttpResponse put =
@@ -275,10 +316,12 @@ TEST(AzureStorageProxyStartTest, ARefusedConnectionIsUnavailable) {
   const std::string endpoint =
       "http://127.0.0.1:" + std::to_string(testsupport::unusedPort()) + "/devstoreaccount1";
   TempDir dir;
-  ProxyProcess proxy(dir.path(), configFor("orders", "sessions", endpoint, endpoint, "false"));
+  ProxyProcess proxy(dir.path(),
+                     configFor("orders", "sessions", endpoint, endpoint, "false", endpoint));
   ASSERT_TRUE(proxy.started()) << proxy.errors();
   for (const auto& [method, target] :
        {std::pair<std::string, std::string>{"POST", "/v1/queues/orders/messages"},
+        {"GET", "/v1/buckets/assets/objects/k"},
         {"GET", "/v1/tables/sessions/items/k"}}) {
     const HttpResponse r = proxy.call(method, target, R"({"messages": [{"body": "m"}]})");
     EXPECT_EQ(r.status, 503) << r.body;
@@ -289,9 +332,9 @@ TEST(AzureStorageProxyStartTest, ARefusedConnectionIsUnavailable) {
 TEST(AzureStorageProxyStartTest, AQueueThatDoesNotExistStopsTheStartNamingIt) {
   ASSERT_TRUE(azurite().available()) << azurite().why();
   TempDir dir;
-  ProxyProcess proxy(dir.path(),
-                     configFor("no-such-queue", "nosuchtable", azurite().queueEndpoint(),
-                               azurite().tableEndpoint(), "false"));
+  ProxyProcess proxy(dir.path(), configFor("no-such-queue", "nosuchtable",
+                                           azurite().queueEndpoint(), azurite().tableEndpoint(),
+                                           "false", azurite().blobEndpoint(), false));
   EXPECT_FALSE(proxy.started());
   EXPECT_EQ(proxy.wait(30'000), 1);
   EXPECT_NE(proxy.errors().find("Azure queue \"no-such-queue\""), std::string::npos)

@@ -6,6 +6,8 @@
 //   queue-receive QUEUE            -> {"messageId","messageText","dequeueCount"} or null
 //   queue-count QUEUE              -> {"count"}   (Azure's approximate count)
 //   blob-count CONTAINER           -> {"count"}
+//   blob-put CONTAINER NAME TEXT   -> {}
+//   blob-get CONTAINER NAME        -> {"text","contentType"}
 //   table-get TABLE PK RK          -> the entity, with "etag"
 //   table-upsert TABLE ENTITY_JSON -> {"etag"}
 //   table-update TABLE ENTITY_JSON ETAG -> {"etag"} or {"error": status}
@@ -43,6 +45,22 @@ async function main() {
       let count = 0;
       for await (const blob of container.listBlobsFlat()) count += blob ? 1 : 0;
       return { count };
+    }
+    case 'blob-put': {
+      const container =
+        BlobServiceClient.fromConnectionString(connection).getContainerClient(args[0]);
+      await container.getBlockBlobClient(args[1]).upload(args[2], Buffer.byteLength(args[2]), {
+        blobHTTPHeaders: { blobContentType: 'text/plain' },
+      });
+      return {};
+    }
+    case 'blob-get': {
+      const container =
+        BlobServiceClient.fromConnectionString(connection).getContainerClient(args[0]);
+      const blob = container.getBlobClient(args[1]);
+      const bytes = await blob.downloadToBuffer();
+      const properties = await blob.getProperties();
+      return { text: bytes.toString('utf8'), contentType: properties.contentType };
     }
     case 'table-get': {
       const table = TableClient.fromConnectionString(connection, args[0], { allowInsecureConnection: true });
