@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <charconv>
 #include <ctime>
 #include <mutex>
@@ -139,8 +140,10 @@ public:
   }
 
   void finish(Done<ObjectInfo> done) {
-    if (state_ != State::kOpen) return done(fail(ErrorCode::kInvalidArgument, "upload is closed"));
-    state_ = State::kFinishing;
+    State open = State::kOpen;
+    if (!state_.compare_exchange_strong(open, State::kFinishing)) {
+      return done(fail(ErrorCode::kInvalidArgument, "upload is closed"));
+    }
     std::array<unsigned char, EVP_MAX_MD_SIZE> md5{};
     unsigned int md5_size = 0;
     EVP_DigestFinal_ex(digest_.get(), md5.data(), &md5_size);
@@ -153,6 +156,9 @@ public:
     stage(std::move(buffer_),
           [this, self = shared_from_this(), done = std::move(done)](Result<void> staged) mutable {
             if (!staged) return done(tl::unexpected(staged.error()));
+            if (state_ == State::kClosed) {
+              return done(fail(ErrorCode::kInvalidArgument, "the upload was aborted"));
+            }
             pugi::xml_document doc;
             pugi::xml_node list = doc.append_child("BlockList");
             for (const std::string& id : blocks_)
@@ -163,10 +169,10 @@ public:
           });
   }
 
+  /// May run while a call of the upload is in flight (its owner dropped it): it only closes.
   void abort() {
     // Staged blocks that are never committed are not part of any blob; Azure drops them.
     state_ = State::kClosed;
-    buffer_.clear();
   }
 
 private:
@@ -216,7 +222,9 @@ private:
     buffer_.erase(0, kBlockSize);
     stage(std::move(block),
           [this, self = shared_from_this(), done = std::move(done)](Result<void> staged) mutable {
-            if (!staged || buffer_.size() < kBlockSize) return done(std::move(staged));
+            if (!staged || buffer_.size() < kBlockSize || state_ == State::kClosed) {
+              return done(std::move(staged));
+            }
             stageFull(std::move(done));
           });
   }
@@ -242,7 +250,7 @@ private:
   PutRequest request_;
   std::string upload_id_;
   std::unique_ptr<EVP_MD_CTX, DigestFree> digest_;
-  State state_ = State::kOpen;
+  std::atomic<State> state_ = State::kOpen;
   std::string buffer_;
   std::vector<std::string> blocks_;
   std::uint64_t size_ = 0;
