@@ -1,5 +1,5 @@
 // exo-proxy with azure.queue, azure.blob and azure.table bindings against an Azurite started for
-// the suite, checked with Microsoft's own npm clients (tests/proxy/azure/storage_client.js): what
+// the suite, checked with Microsoft's own npm clients (tests/support/azure_storage_client.js): what
 // the proxy writes they read, and what they write the proxy serves (messages, blobs, entities); a
 // 200 KiB message travels by claim check and its blob goes with the message; a paused Azurite and a
 // refused connection answer 503 within the configured backend_timeout, and the proxy recovers by
@@ -63,15 +63,12 @@ std::string configFor(const std::string& queue, const std::string& table,
          AzuriteServer::kAccountKey + "\"}\n";
 }
 
-/// Runs storage_client.js; its answer as JSON (null when it failed, with the failure added).
+/// Runs tests/support/azure_storage_client.js; its answer as JSON (null when it failed, with
+/// the failure added).
 json client(const std::string& args) {
-  const std::string command = "NODE_PATH=" + AzuriteServer::nodeModules() +
-                              " AZURE_STORAGE_CONNECTION_STRING='" + azurite().connectionString() +
-                              "' node " + EXOFLOW_SOURCE_DIR +
-                              "/tests/proxy/azure/storage_client.js " + args;
   std::string out;
-  const int code = runCommand(command, &out);
-  EXPECT_EQ(code, 0) << command << "\n" << out;
+  const int code = azurite().client(args, &out);
+  EXPECT_EQ(code, 0) << args << "\n" << out;
   if (code != 0) return nullptr;
   return json::parse(out, nullptr, false);
 }

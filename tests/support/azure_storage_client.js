@@ -1,7 +1,9 @@
 // Microsoft's own clients (@azure/storage-queue, @azure/storage-blob, @azure/data-tables) for
-// the exo-proxy interop tests: one call per run, the answer as one line of JSON on stdout.
-// The connection string comes from AZURE_STORAGE_CONNECTION_STRING.
+// the Azure tests (AzuriteServer::client()): one call per run, the answer as one line of JSON on
+// stdout. The connection string comes from AZURE_STORAGE_CONNECTION_STRING.
 //
+//   account-sas SERVICES VERSION   -> {"sas"}  (an account SAS for services "bqt", all
+//                                                 permissions, an hour, signed version VERSION)
 //   queue-send QUEUE TEXT          -> {"messageId"}
 //   queue-receive QUEUE            -> {"messageId","messageText","dequeueCount"} or null
 //   queue-count QUEUE              -> {"count"}   (Azure's approximate count)
@@ -14,7 +16,14 @@
 'use strict';
 
 const { QueueServiceClient } = require('@azure/storage-queue');
-const { BlobServiceClient } = require('@azure/storage-blob');
+const {
+  AccountSASPermissions,
+  AccountSASResourceTypes,
+  AccountSASServices,
+  BlobServiceClient,
+  StorageSharedKeyCredential,
+  generateAccountSASQueryParameters,
+} = require('@azure/storage-blob');
 const { TableClient } = require('@azure/data-tables');
 
 const connection = process.env.AZURE_STORAGE_CONNECTION_STRING;
@@ -22,6 +31,23 @@ const [command, ...args] = process.argv.slice(2);
 
 async function main() {
   switch (command) {
+    case 'account-sas': {
+      const fields = Object.fromEntries(
+        connection.split(';').filter(Boolean).map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]),
+      );
+      const key = new StorageSharedKeyCredential(fields.AccountName, fields.AccountKey);
+      const sas = generateAccountSASQueryParameters(
+        {
+          expiresOn: new Date(Date.now() + 3600 * 1000),
+          permissions: AccountSASPermissions.parse('rwdlacup'),
+          resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
+          services: AccountSASServices.parse(args[0]).toString(),
+          version: args[1],
+        },
+        key,
+      );
+      return { sas: sas.toString() };
+    }
     case 'queue-send': {
       const queue = QueueServiceClient.fromConnectionString(connection).getQueueClient(args[0]);
       const sent = await queue.sendMessage(args[1]);

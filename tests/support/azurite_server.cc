@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
@@ -115,6 +116,22 @@ AzuriteServer::~AzuriteServer() {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
+}
+
+int AzuriteServer::client(const std::string& args, std::string* out) const {
+  const std::string command = "NODE_PATH=" + nodeModules() + " AZURE_STORAGE_CONNECTION_STRING='" +
+                              connectionString() + "' node " + EXOFLOW_SOURCE_DIR +
+                              "/tests/support/azure_storage_client.js " + args;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return -1;
+  std::string text;
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
+    text.append(buffer, n);
+  const int status = ::pclose(pipe);
+  if (out != nullptr) *out = std::move(text);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 std::string AzuriteServer::endpoint(int port) {

@@ -42,6 +42,10 @@ public:
   /// Where the Node.js packages of tests/synth are (node_modules), for client scripts.
   static std::string nodeModules();
 
+  /// Runs Microsoft's npm clients on this Azurite (tests/support/azure_storage_client.js, which
+  /// lists the commands); returns the exit code and fills `out` with the JSON answer.
+  int client(const std::string& args, std::string* out) const;
+
 private:
   static std::string endpoint(int port);
   void start(bool skip_api_version_check);
