@@ -74,7 +74,9 @@ Result<aws::CredentialsProvider*> CloudServices::awsCredentials() {
 Result<const azure::Credentials*> CloudServices::azureCredentials() {
   std::lock_guard lock(mutex_);
   if (!azure_credentials_) {
-    auto credentials = azure::Credentials::create(azure_spec_.source, azure_spec_.params);
+    if (!http_) http_ = std::make_unique<net::HttpClient>(http_options_);
+    auto credentials =
+        azure::Credentials::create(azure_spec_.source, azure_spec_.params, http_.get());
     if (!credentials) return tl::unexpected(credentials.error());
     azure_credentials_ = std::move(*credentials);
   }

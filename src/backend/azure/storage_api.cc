@@ -50,7 +50,8 @@ std::string azureErrorMessage(const net::HttpResponse& response) {
 } // namespace
 
 Result<std::unique_ptr<Credentials>>
-Credentials::create(const std::string& source, const std::map<std::string, std::string>& params) {
+Credentials::create(const std::string& source, const std::map<std::string, std::string>& params,
+                    net::HttpClient* http, const Env& env) {
   auto credentials = std::make_unique<Credentials>();
   credentials->source_ = source;
   if (source == "shared_key") {
@@ -66,10 +67,24 @@ Credentials::create(const std::string& source, const std::map<std::string, std::
       return fail(ErrorCode::kInvalidArgument, "credentials.azure: sas_token is empty");
     }
   } else if (source == "managed_identity" || source == "client_secret") {
-    return fail(ErrorCode::kInvalidArgument,
-                fmt::format("credentials.azure: source {} is not supported by this build; use "
-                            "shared_key or sas",
-                            source));
+    if (http == nullptr) {
+      return fail(ErrorCode::kInternal, "credentials.azure: Entra tokens need an HTTP client");
+    }
+    TokenEndpoint endpoint;
+    if (source == "managed_identity") {
+      endpoint = managedIdentity(param(params, "client_id"), env);
+    } else {
+      const std::string tenant = param(params, "tenant_id");
+      const std::string client = param(params, "client_id");
+      const std::string secret = param(params, "client_secret");
+      if (tenant.empty() || client.empty() || secret.empty()) {
+        return fail(ErrorCode::kInvalidArgument,
+                    "credentials.azure: client_secret needs tenant_id, client_id and "
+                    "client_secret");
+      }
+      endpoint = clientSecret(tenant, client, secret, env);
+    }
+    credentials->tokens_ = std::make_unique<TokenCache>(*http, std::move(endpoint));
   } else {
     return fail(ErrorCode::kInvalidArgument,
                 fmt::format("unknown Azure credentials source \"{}\"", source));
@@ -166,8 +181,10 @@ void StorageApi::send(Call call, Done done) {
   if (!call.body.empty()) {
     sign.headers.emplace_back("Content-Length", std::to_string(call.body.size()));
   }
-  if (auto ok = credentials_.authorize(endpoint_.account, endpoint_.service, sign); !ok) {
-    return done(tl::unexpected(ok.error()));
+  if (!credentials_.usesToken()) {
+    if (auto ok = credentials_.authorize(endpoint_.account, endpoint_.service, sign); !ok) {
+      return done(tl::unexpected(ok.error()));
+    }
   }
   net::HttpRequest request;
   request.method = call.method;
@@ -187,8 +204,8 @@ void StorageApi::send(Call call, Done done) {
     if (header.first != "Content-Length") request.headers.push_back(std::move(header));
   }
   std::string what = fmt::format("{} {}", call.method, sign.path);
-  http_.send(std::move(request), [what = std::move(what),
-                                  done = std::move(done)](Result<net::HttpResponse> response) {
+  auto handle = [what = std::move(what),
+                 done = std::move(done)](Result<net::HttpResponse> response) {
     if (!response) {
       return done(tl::unexpected(
           Error{response.error().code, fmt::format("{}: {}", what, response.error().message)}));
@@ -201,6 +218,14 @@ void StorageApi::send(Call call, Done done) {
                                    message.empty() ? "" : ": " + message)));
     }
     done(std::move(*response));
+  };
+  if (!credentials_.usesToken()) return http_.send(std::move(request), std::move(handle));
+  // The token may come later (a fetch): the request waits for it, not the caller's thread.
+  credentials_.token([http = &http_, request = std::move(request),
+                      handle = std::move(handle)](Result<std::string> token) mutable {
+    if (!token) return handle(tl::unexpected(token.error()));
+    request.headers.emplace_back("Authorization", "Bearer " + *token);
+    http->send(std::move(request), std::move(handle));
   });
 }
 

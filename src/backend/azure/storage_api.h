@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backend/azure/entra.h"
 #include "backend/azure/shared_key.h"
 #include "common/error.h"
 #include "net/http_client.h"
@@ -24,12 +25,14 @@ namespace exoflow::azure {
 inline constexpr std::string_view kApiVersion = "2025-05-05";
 
 /// How calls to a storage account are authorized, from the proxy config's `credentials.azure`:
-/// `shared_key` (account_key) or `sas` (sas_token). Entra tokens (managed_identity,
-/// client_secret) are refused with a clear error until they are supported.
+/// `shared_key` (account_key), `sas` (sas_token), or a Microsoft Entra token from
+/// `managed_identity` (optional client_id) or `client_secret` (tenant_id, client_id,
+/// client_secret), fetched with `http` (required for those two).
 class Credentials {
 public:
   static Result<std::unique_ptr<Credentials>>
-  create(const std::string& source, const std::map<std::string, std::string>& params);
+  create(const std::string& source, const std::map<std::string, std::string>& params,
+         net::HttpClient* http = nullptr, const Env& env = processEnv());
 
   /// Adds what authorizes `request` for `account`: the Authorization header for Shared Key
   /// (its x-ms-date must be set), nothing for SAS (see sasQuery()).
@@ -37,11 +40,15 @@ public:
                          SignableRequest& request) const;
   /// The SAS token's query parameters to append ("sv=...&sig=..."), or "".
   const std::string& sasQuery() const { return sas_; }
+  /// Whether calls carry an Entra bearer token (token() gives it).
+  bool usesToken() const { return tokens_ != nullptr; }
+  void token(TokenCache::Done done) const { tokens_->token(std::move(done)); }
 
 private:
   std::string source_;
   std::string account_key_;
   std::string sas_;
+  std::unique_ptr<TokenCache> tokens_;
 };
 
 /// A service endpoint of one account: Azure's https://<account>.<service>.core.windows.net, or
