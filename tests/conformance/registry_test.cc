@@ -21,10 +21,10 @@ protected:
 };
 
 TEST_F(RegistryTest, LocalSqliteServesEveryKind) {
-  const std::vector<std::string> local = {"local.sqlite"};
-  EXPECT_EQ(registry_.queueTypes(), (std::vector<std::string>{"aws.sqs", "local.sqlite"}));
-  EXPECT_EQ(registry_.objectStoreTypes(), local);
-  EXPECT_EQ(registry_.kvStoreTypes(), local);
+  EXPECT_EQ(registry_.queueTypes(),
+            (std::vector<std::string>{"aws.sqs", "azure.queue", "local.sqlite"}));
+  EXPECT_EQ(registry_.objectStoreTypes(), (std::vector<std::string>{"azure.blob", "local.sqlite"}));
+  EXPECT_EQ(registry_.kvStoreTypes(), (std::vector<std::string>{"azure.table", "local.sqlite"}));
   const BackendSpec spec{"local.sqlite", {}};
   EXPECT_TRUE(registry_.createQueue(spec, QueueConfig{"orders", {}}, context()));
   EXPECT_TRUE(registry_.createObjectStore(spec, ObjectStoreConfig{"assets", false}, context()));
@@ -33,22 +33,23 @@ TEST_F(RegistryTest, LocalSqliteServesEveryKind) {
 
 TEST_F(RegistryTest, AnUnknownTypeIsNamedWithTheKnownOnes) {
   Result<std::unique_ptr<Queue>> queue =
-      registry_.createQueue(BackendSpec{"azure.queue", {}}, QueueConfig{"orders", {}}, context());
+      registry_.createQueue(BackendSpec{"gcp.pubsub", {}}, QueueConfig{"orders", {}}, context());
   ASSERT_FALSE(queue);
   EXPECT_EQ(queue.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(queue.error().message,
-            "unknown queue backend type \"azure.queue\"; known types: aws.sqs, local.sqlite");
+  EXPECT_EQ(queue.error().message, "unknown queue backend type \"gcp.pubsub\"; known types: "
+                                   "aws.sqs, azure.queue, local.sqlite");
 
   Result<std::unique_ptr<ObjectStore>> objects = registry_.createObjectStore(
-      BackendSpec{"azure.blob", {}}, ObjectStoreConfig{"assets", false}, context());
+      BackendSpec{"gcp.storage", {}}, ObjectStoreConfig{"assets", false}, context());
   ASSERT_FALSE(objects);
   EXPECT_EQ(objects.error().message,
-            "unknown objects backend type \"azure.blob\"; known types: local.sqlite");
+            "unknown objects backend type \"gcp.storage\"; known types: azure.blob, local.sqlite");
 
   Result<std::unique_ptr<KvStore>> kv =
       registry_.createKvStore(BackendSpec{"", {}}, KvStoreConfig{"sessions"}, context());
   ASSERT_FALSE(kv);
-  EXPECT_EQ(kv.error().message, "unknown kv backend type \"\"; known types: local.sqlite");
+  EXPECT_EQ(kv.error().message,
+            "unknown kv backend type \"\"; known types: azure.table, local.sqlite");
 }
 
 TEST_F(RegistryTest, TypesAreListedSortedAndAnEmptyRegistrySaysSo) {
