@@ -3,7 +3,7 @@
 // the proxy writes they read, and what they write the proxy serves (messages, blobs, entities); a
 // 200 KiB message travels by claim check and its blob goes with the message; a paused Azurite and a
 // refused connection answer 503 within the configured backend_timeout, and the proxy recovers by
-// itself.
+// itself, also after Azurite restarts.
 #include <chrono>
 #include <csignal>
 #include <memory>
@@ -306,6 +306,30 @@ TEST_F(AzureStorageProxyTest, APausedAzuriteIsUnavailableWithinTheTimeoutAndTheP
   ASSERT_EQ(got.status, 200) << got.body;
   EXPECT_FALSE(json::parse(got.body)["messages"].empty());
   EXPECT_EQ(proxy_->call("GET", "/v1/tables/sessions/items/k").status, 200);
+}
+
+// Azurite stopped (its ports refuse) and started again on the same ports and data: 503 while
+// it is down, served again once it is back, with what was sent before.
+TEST_F(AzureStorageProxyTest, AnAzuriteRestartIsUnavailableWhileDownAndServedAfter) {
+  ASSERT_EQ(proxy_
+                ->call("POST", "/v1/queues/orders/messages",
+                       R"({"messages": [{"body": "before the restart"}]})")
+                .status,
+            200);
+  ASSERT_EQ(proxy_->call("PUT", "/v1/tables/sessions/items/k", "1").status, 200);
+  azurite().stop();
+  const HttpResponse down = proxy_->call("GET", "/v1/queues/orders");
+  EXPECT_EQ(down.status, 503) << down.body;
+  EXPECT_EQ(proxy_->call("GET", "/v1/tables/sessions/items/k").status, 503);
+  ASSERT_TRUE(azurite().restart()) << azurite().why();
+  const HttpResponse got = proxy_->call("GET", "/v1/queues/orders/messages?wait=2");
+  ASSERT_EQ(got.status, 200) << got.body;
+  const json messages = json::parse(got.body)["messages"];
+  ASSERT_EQ(messages.size(), 1U) << got.body;
+  EXPECT_EQ(messages[0]["body"], "before the restart");
+  const HttpResponse item = proxy_->call("GET", "/v1/tables/sessions/items/k");
+  EXPECT_EQ(item.status, 200) << item.body;
+  EXPECT_EQ(item.body, "1");
 }
 
 TEST(AzureStorageProxyStartTest, ARefusedConnectionIsUnavailable) {

@@ -69,6 +69,14 @@ void AzuriteServer::start(bool skip_api_version_check) {
   blob_port_ = unusedPort();
   queue_port_ = unusedPort();
   table_port_ = unusedPort();
+  skip_api_version_check_ = skip_api_version_check;
+  launch();
+}
+
+void AzuriteServer::launch() {
+  const std::string binary = nodeModules() + "/.bin/azurite";
+  const bool skip_api_version_check = skip_api_version_check_;
+  why_.clear();
   pid_ = ::fork();
   if (pid_ == 0) {
     ::setpgid(0, 0);
@@ -105,13 +113,23 @@ void AzuriteServer::start(bool skip_api_version_check) {
   why_ = "azurite did not answer within 60 s";
 }
 
+void AzuriteServer::stop() {
+  if (pid_ <= 0) return;
+  // SIGCONT first: a test may have left it stopped.
+  ::kill(-pid_, SIGCONT);
+  ::kill(-pid_, SIGTERM);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+bool AzuriteServer::restart() {
+  stop();
+  launch();
+  return available();
+}
+
 AzuriteServer::~AzuriteServer() {
-  if (pid_ > 0) {
-    // SIGCONT first: a test may have left it stopped.
-    ::kill(-pid_, SIGCONT);
-    ::kill(-pid_, SIGTERM);
-    ::waitpid(pid_, nullptr, 0);
-  }
+  stop();
   if (!dir_.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);

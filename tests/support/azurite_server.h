@@ -38,6 +38,10 @@ public:
   std::string connectionString() const;
   /// The process group's leader (node), for SIGSTOP / SIGCONT.
   pid_t pid() const { return pid_; }
+  /// Stops Azurite (SIGTERM; it saves its data first): its ports refuse connections.
+  void stop();
+  /// Starts it again on the same ports and data; true once it answers.
+  bool restart();
 
   /// Where the Node.js packages of tests/synth are (node_modules), for client scripts.
   static std::string nodeModules();
@@ -49,6 +53,7 @@ public:
 private:
   static std::string endpoint(int port);
   void start(bool skip_api_version_check);
+  void launch();
 
   pid_t pid_ = -1;
   int blob_port_ = 0;
@@ -56,6 +61,7 @@ private:
   int table_port_ = 0;
   std::string dir_;
   std::string why_;
+  bool skip_api_version_check_ = false;
 };
 
 } // namespace exoflow::testsupport
