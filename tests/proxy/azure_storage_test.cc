@@ -178,7 +178,7 @@ TEST_F(AzureStorageProxyTest, WhatMicrosoftsQueueClientSendsTheProxyDeliversAndD
 }
 
 TEST_F(AzureStorageProxyTest, ALargeMessageTravelsByClaimCheckAndItsBlobGoesWithIt) {
-  std::string body(200 * 1024, 'x');
+  std::string body(std::size_t{200} * 1024, 'x');
   for (std::size_t i = 0; i < body.size(); i += 1000)
     body[i] = static_cast<char>('a' + (i / 1000) % 26);
   const HttpResponse sent = proxy_->call("POST", "/v1/queues/orders/messages",

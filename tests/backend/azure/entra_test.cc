@@ -191,8 +191,8 @@ TEST(EntraTest, AnUnreachableIdentityEndpointIsUnavailable) {
   options.retry.max_attempts = 1;
   net::HttpClient http(options);
   const std::string host = "http://127.0.0.1:" + std::to_string(testsupport::unusedPort());
-  auto credentials =
-      Credentials::create("managed_identity", {}, &http, [&](const std::string&) { return host; });
+  auto credentials = Credentials::create("managed_identity", {}, &http,
+                                         [&](const std::string&) { return std::string(host); });
   ASSERT_TRUE(credentials);
   Result<net::HttpResponse> r = callStorage(http, **credentials, storage);
   ASSERT_FALSE(r);
