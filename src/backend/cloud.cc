@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include <openssl/crypto.h>
+
 #include "backend/aws/json_api.h"
 
 namespace exoflow::backend {
@@ -45,6 +47,11 @@ sourcesFor(const AwsCredentialsSpec& spec) {
 CloudServices::CloudServices(AwsCredentialsSpec aws, net::HttpClientOptions http,
                              AzureCredentialsSpec azure)
     : aws_spec_(std::move(aws)), http_options_(std::move(http)), azure_spec_(std::move(azure)) {
+  // Signing on the client's thread gives it OpenSSL thread state, which is freed when the thread
+  // ends only while OpenSSL is up. Initialised here (options it may not have yet, so that the
+  // call is not a no-op and registers its exit hook now), OpenSSL is cleaned up at exit after a
+  // static CloudServices has stopped that thread.
+  OPENSSL_init_crypto(OPENSSL_INIT_ADD_ALL_CIPHERS | OPENSSL_INIT_ADD_ALL_DIGESTS, nullptr);
   if (!http_options_.retry.retryable) http_options_.retry.retryable = aws::retryableAwsAnswer;
 }
 
