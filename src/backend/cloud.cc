@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include <openssl/crypto.h>
+
 #include "backend/aws/json_api.h"
 
 namespace exoflow::backend {
@@ -42,8 +44,14 @@ sourcesFor(const AwsCredentialsSpec& spec) {
 
 } // namespace
 
-CloudServices::CloudServices(AwsCredentialsSpec aws, net::HttpClientOptions http)
-    : aws_spec_(std::move(aws)), http_options_(std::move(http)) {
+CloudServices::CloudServices(AwsCredentialsSpec aws, net::HttpClientOptions http,
+                             AzureCredentialsSpec azure)
+    : aws_spec_(std::move(aws)), http_options_(std::move(http)), azure_spec_(std::move(azure)) {
+  // Signing on the client's thread gives it OpenSSL thread state, which is freed when the thread
+  // ends only while OpenSSL is up. Initialised here (options it may not have yet, so that the
+  // call is not a no-op and registers its exit hook now), OpenSSL is cleaned up at exit after a
+  // static CloudServices has stopped that thread.
+  OPENSSL_init_crypto(OPENSSL_INIT_ADD_ALL_CIPHERS | OPENSSL_INIT_ADD_ALL_DIGESTS, nullptr);
   if (!http_options_.retry.retryable) http_options_.retry.retryable = aws::retryableAwsAnswer;
 }
 
@@ -51,6 +59,7 @@ CloudServices::CloudServices(AwsCredentialsSpec aws, net::HttpClientOptions http
 CloudServices::~CloudServices() {
   http_.reset();
   aws_credentials_.reset();
+  azure_credentials_.reset();
 }
 
 net::HttpClient& CloudServices::http() {
@@ -67,6 +76,18 @@ Result<aws::CredentialsProvider*> CloudServices::awsCredentials() {
     aws_credentials_ = std::make_unique<aws::CredentialsProvider>(std::move(*chain));
   }
   return aws_credentials_.get();
+}
+
+Result<const azure::Credentials*> CloudServices::azureCredentials() {
+  std::lock_guard lock(mutex_);
+  if (!azure_credentials_) {
+    if (!http_) http_ = std::make_unique<net::HttpClient>(http_options_);
+    auto credentials =
+        azure::Credentials::create(azure_spec_.source, azure_spec_.params, http_.get());
+    if (!credentials) return tl::unexpected(credentials.error());
+    azure_credentials_ = std::move(*credentials);
+  }
+  return azure_credentials_.get();
 }
 
 } // namespace exoflow::backend

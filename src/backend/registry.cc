@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 
-#include "backend/aws/s3_object_store.h"
 #include "backend/aws/dynamodb_kv_store.h"
+#include "backend/aws/s3_object_store.h"
 #include "backend/aws/sqs_queue.h"
+#include "backend/azure/azure_blob.h"
+#include "backend/azure/azure_queue.h"
+#include "backend/azure/azure_table.h"
 #include "backend/local/local_backends.h"
 
 namespace exoflow::backend {
@@ -89,6 +92,9 @@ void registerBuiltinBackends(Registry& registry) {
   registry.addQueue(std::string(aws_sqs::kType), aws_sqs::openQueue);
   registry.addObjectStore(std::string(aws_s3::kType), aws_s3::openObjectStore);
   registry.addKvStore(std::string(aws_dynamodb::kType), aws_dynamodb::openKvStore);
+  registry.addQueue(std::string(azure_queue::kType), azure_queue::openQueue);
+  registry.addKvStore(std::string(azure_table::kType), azure_table::openKvStore);
+  registry.addObjectStore(std::string(azure_blob::kType), azure_blob::openObjectStore);
 }
 
 } // namespace exoflow::backend

@@ -26,7 +26,9 @@ Result<std::unique_ptr<Bindings>> Bindings::open(const ProxyConfig& config,
   http.connect_timeout = std::min(http.connect_timeout, config.limits.backend_timeout);
   out->cloud_ = std::make_unique<backend::CloudServices>(
       backend::AwsCredentialsSpec{config.aws_credentials.source, config.aws_credentials.params},
-      http);
+      http,
+      backend::AzureCredentialsSpec{config.azure_credentials.source,
+                                    config.azure_credentials.params});
   for (const auto& [name, binding] : config.bindings) {
     backend::BackendContext context{name, config.data_dir, &scheduler, out->cloud_.get()};
     switch (binding.kind) {

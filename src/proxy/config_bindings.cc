@@ -71,19 +71,24 @@ const std::vector<TypeInfo>& typeTable() {
        {{"account", KeyType::kString, true},
         {"queue", KeyType::kString, true},
         {"endpoint", KeyType::kUrl},
-        {"spill_container"}},
+        {"spill_container"},
+        {"blob_endpoint", KeyType::kUrl}, // extensions: where the claim checks go, and
+        {"create", KeyType::kBool}},      // create missing queues (development, tests)
        "azure"},
       {"azure.blob",
        {K::kObjects},
        {{"account", KeyType::kString, true},
         {"container", KeyType::kString, true},
-        {"endpoint", KeyType::kUrl}},
+        {"endpoint", KeyType::kUrl},
+        {"create",
+         KeyType::kBool}}, // an extension: create a missing container (development, tests)
        "azure"},
       {"azure.table",
        {K::kKv},
        {{"account", KeyType::kString, true},
         {"table", KeyType::kString, true},
-        {"endpoint", KeyType::kUrl}},
+        {"endpoint", KeyType::kUrl},
+        {"create", KeyType::kBool}}, // an extension: create a missing table (development, tests)
        "azure"},
       {"peer", {K::kQueue, K::kObjects, K::kKv}, {{"peer", KeyType::kPeer, true}, {"name"}}, ""},
       {"local.postgres",

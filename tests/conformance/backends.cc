@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <random>
 #include <string_view>
@@ -10,6 +11,7 @@
 #include "backend/aws/s3_object_store.h"
 #include "backend/cloud.h"
 #include "conformance/conformance.h"
+#include "support/azurite_server.h"
 #include "support/moto_server.h"
 
 namespace exoflow::backend::conformance {
@@ -21,10 +23,21 @@ testsupport::MotoServer& moto() {
   return server;
 }
 
-/// The HTTP client and credentials the cloud backends get: moto takes any keys.
+/// One Azurite (Blob, Queue, Table) for this process, started when a test first needs it.
+testsupport::AzuriteServer& azurite() {
+  static testsupport::AzuriteServer server;
+  return server;
+}
+
+/// The HTTP client and credentials the cloud backends get: moto takes any keys; Azurite its
+/// well-known account key.
 CloudServices& cloud() {
-  static CloudServices services(AwsCredentialsSpec{
-      "static", {{"access_key_id", "testing"}, {"secret_access_key", "testing"}}});
+  static CloudServices services(
+      AwsCredentialsSpec{"static",
+                         {{"access_key_id", "testing"}, {"secret_access_key", "testing"}}},
+      {},
+      AzureCredentialsSpec{"shared_key",
+                           {{"account_key", testsupport::AzuriteServer::kAccountKey}}});
   return services;
 }
 
@@ -146,6 +159,76 @@ const std::vector<BackendRow>& backendRows() {
                           KvFeature::kLargeValues},
           .shortest_retention = std::chrono::seconds(1), // no queues
           .body_files = [](const std::filesystem::path&) -> std::size_t { return 0; },
+      },
+      {
+          .name = "AzureQueue",
+          .type = "azure.queue",
+          // A queue of its own per test and store (with its dead-letter queue and claim-check
+          // container), created on open.
+          .spec =
+              [](const std::filesystem::path&, const std::string& resource) {
+                return BackendSpec{"azure.queue",
+                                   {{"account", testsupport::AzuriteServer::kAccount},
+                                    {"queue", resource},
+                                    {"endpoint", azurite().queueEndpoint()},
+                                    {"blob_endpoint", azurite().blobEndpoint()},
+                                    {"create", "true"}}};
+              },
+          .unavailable = [] { return azurite().available() ? std::string() : azurite().why(); },
+          .describe = "azure.queue:devstoreaccount1",
+          .queue_features = {QueueFeature::kLongPolling, QueueFeature::kDeadLetter,
+                             QueueFeature::kDedup, QueueFeature::kAttributes,
+                             QueueFeature::kVisibilityChange},
+          .object_features = {},
+          .kv_features = {},
+          .shortest_retention = std::chrono::seconds(1),
+          .body_files = [](const std::filesystem::path&) -> std::size_t { return 0; },
+      },
+      {
+          .name = "AzureTable",
+          .type = "azure.table",
+          // A table of its own per test and store, created on open (table names are letters
+          // and digits only).
+          .spec =
+              [](const std::filesystem::path&, const std::string& resource) {
+                std::string table;
+                for (char c : resource) {
+                  if (std::isalnum(static_cast<unsigned char>(c)) != 0) table += c;
+                }
+                return BackendSpec{"azure.table",
+                                   {{"account", testsupport::AzuriteServer::kAccount},
+                                    {"table", table},
+                                    {"endpoint", azurite().tableEndpoint()},
+                                    {"create", "true"}}};
+              },
+          .unavailable = [] { return azurite().available() ? std::string() : azurite().why(); },
+          .describe = "azure.table:devstoreaccount1",
+          .queue_features = {},
+          .object_features = {},
+          .kv_features = {KvFeature::kConditionalWrites, KvFeature::kPrefixList,
+                          KvFeature::kLargeValues},
+          .body_files = [](const std::filesystem::path&) -> std::size_t { return 0; },
+      },
+      {
+          .name = "AzureBlob",
+          .type = "azure.blob",
+          // A container of its own per test and store, created on open.
+          .spec =
+              [](const std::filesystem::path&, const std::string& resource) {
+                return BackendSpec{"azure.blob",
+                                   {{"account", testsupport::AzuriteServer::kAccount},
+                                    {"container", resource},
+                                    {"endpoint", azurite().blobEndpoint()},
+                                    {"create", "true"}}};
+              },
+          .unavailable = [] { return azurite().available() ? std::string() : azurite().why(); },
+          .describe = "azure.blob:devstoreaccount1",
+          .queue_features = {},
+          // Not kLargeObjects: a 5 GiB object through Azurite is not tested here.
+          .object_features = {ObjectFeature::kRanges, ObjectFeature::kMetadata,
+                              ObjectFeature::kIfNoneMatchPut, ObjectFeature::kDelimiterList},
+          .kv_features = {},
+          .body_files = nullptr, // keeps no local files
       },
   };
   return rows;

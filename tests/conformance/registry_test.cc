@@ -29,9 +29,12 @@ protected:
 };
 
 TEST_F(RegistryTest, LocalSqliteServesEveryKind) {
-  EXPECT_EQ(registry_.queueTypes(), (std::vector<std::string>{"aws.sqs", "local.sqlite"}));
-  EXPECT_EQ(registry_.objectStoreTypes(), (std::vector<std::string>{"aws.s3", "local.sqlite"}));
-  EXPECT_EQ(registry_.kvStoreTypes(), (std::vector<std::string>{"aws.dynamodb", "local.sqlite"}));
+  EXPECT_EQ(registry_.queueTypes(),
+            (std::vector<std::string>{"aws.sqs", "azure.queue", "local.sqlite"}));
+  EXPECT_EQ(registry_.objectStoreTypes(),
+            (std::vector<std::string>{"aws.s3", "azure.blob", "local.sqlite"}));
+  EXPECT_EQ(registry_.kvStoreTypes(),
+            (std::vector<std::string>{"aws.dynamodb", "azure.table", "local.sqlite"}));
   const BackendSpec spec{"local.sqlite", {}};
   EXPECT_TRUE(registry_.createQueue(spec, QueueConfig{"orders", {}}, context()));
   EXPECT_TRUE(registry_.createObjectStore(spec, ObjectStoreConfig{"assets", false}, context()));

@@ -76,8 +76,8 @@ protected:
 
 TEST_F(ProxyStartTest, ABadConfigExitsWith2AndItsDiagnostics) {
   ProxyProcess proxy(dir_.path(), "listen: 127.0.0.1:0\ntoken: ${EXO_UNSET_TOKEN}\nbindings:\n"
-                                  "  orders: {kind: queue, backends: [{type: azure.queue, "
-                                  "account: a, queue: q}]}\n");
+                                  "  orders: {kind: queue, backends: [{type: peer, "
+                                  "peer: p}]}\n");
   EXPECT_FALSE(proxy.started());
   EXPECT_EQ(proxy.wait(10'000), 2);
   const std::string errors = proxy.errors();
@@ -86,7 +86,7 @@ TEST_F(ProxyStartTest, ABadConfigExitsWith2AndItsDiagnostics) {
             std::string::npos)
       << errors;
   EXPECT_NE(errors.find("proxy.yaml:4:43: error: bindings.orders.backends[0].type: backend type "
-                        "\"azure.queue\" is not available in this build"),
+                        "\"peer\" is not available in this build"),
             std::string::npos)
       << errors;
 }

@@ -18,9 +18,8 @@
 #include "backend/aws/json_api.h"
 #include "backend/aws/sigv4.h"
 #include "backend/cloud.h"
+#include "backend/dedup_window.h"
 #include "backend/local/codec.h"
-#include "backend/local/sqlite.h"
-#include "backend/local/store_dir.h"
 
 namespace exoflow::backend::aws_sqs {
 namespace {
@@ -42,73 +41,6 @@ std::string withSuffix(const std::string& name, const std::string& suffix) {
   }
   return name + suffix;
 }
-
-/// The dedup_ids SQS queues accepted in the last 5 minutes, kept in a SQLite file under the
-/// proxy's data_dir so that the window survives a restart. One file per binding, shared by
-/// every Queue object of this process on it (the file is held exclusively).
-class DedupWindow {
-public:
-  explicit DedupWindow(local::Database db) : db_(std::move(db)) {}
-
-  static Result<std::shared_ptr<DedupWindow>> open(const std::filesystem::path& dir) {
-    static local::StoreCache<DedupWindow> cache;
-    return cache.get(
-        dir, [](const std::filesystem::path& path) -> Result<std::shared_ptr<DedupWindow>> {
-          std::error_code ec;
-          std::filesystem::create_directories(path, ec);
-          Result<local::Database> db = local::Database::open(path / "aws-sqs-dedup.sqlite");
-          if (!db) return tl::unexpected(db.error());
-          if (auto ok = db->exec(kSchema); !ok) return tl::unexpected(ok.error());
-          return std::make_shared<DedupWindow>(std::move(*db));
-        });
-  }
-
-  /// The message id a dedup_id got in the window, if any.
-  Result<std::optional<std::string>> find(const std::string& queue, const std::string& dedup_id) {
-    std::lock_guard lock(mutex_);
-    const std::int64_t now = local::nowMillis();
-    Result<local::Query> purge = db_.query("DELETE FROM dedup WHERE accepted_at <= ?1");
-    if (!purge) return tl::unexpected(purge.error());
-    if (auto ok = purge->bind(1, now - kDedupWindowMs).run(); !ok) {
-      return tl::unexpected(ok.error());
-    }
-    Result<local::Query> seen =
-        db_.query("SELECT message_id FROM dedup WHERE queue = ?1 AND dedup_id = ?2");
-    if (!seen) return tl::unexpected(seen.error());
-    seen->bindText(1, queue).bindText(2, dedup_id);
-    Result<bool> row = seen->step();
-    if (!row) return tl::unexpected(row.error());
-    if (!*row) return std::optional<std::string>();
-    return std::optional<std::string>(seen->bytes(0));
-  }
-
-  Result<void> remember(const std::string& queue, const std::string& dedup_id,
-                        const std::string& message_id) {
-    std::lock_guard lock(mutex_);
-    Result<local::Query> insert =
-        db_.query("INSERT OR REPLACE INTO dedup (queue, dedup_id, message_id, accepted_at) "
-                  "VALUES (?1, ?2, ?3, ?4)");
-    if (!insert) return tl::unexpected(insert.error());
-    insert->bindText(1, queue).bindText(2, dedup_id).bindText(3, message_id);
-    return insert->bind(4, local::nowMillis()).run();
-  }
-
-private:
-  static constexpr std::int64_t kDedupWindowMs = std::int64_t{5} * 60 * 1000;
-  static constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS dedup (
-  queue TEXT NOT NULL,       -- the SQS queue URL
-  dedup_id TEXT NOT NULL,
-  message_id TEXT NOT NULL,
-  accepted_at INTEGER NOT NULL,
-  PRIMARY KEY (queue, dedup_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS dedup_by_age ON dedup (accepted_at);
-)sql";
-
-  std::mutex mutex_;
-  local::Database db_;
-};
 
 /// Pending long polls, so that closing the queue can complete them (with empty lists) and the
 /// late answers are dropped.
@@ -551,7 +483,7 @@ Result<std::unique_ptr<Queue>> openQueue(const BackendSpec& spec, const QueueCon
     queue_url = *url;
   }
   Result<std::shared_ptr<DedupWindow>> dedup =
-      DedupWindow::open(context.data_dir / context.binding);
+      DedupWindow::open(context.data_dir / context.binding / "aws-sqs-dedup.sqlite");
   if (!dedup) return tl::unexpected(dedup.error());
   return std::make_unique<SqsQueue>(std::move(api), std::move(queue_url), config,
                                     std::move(*dedup));
