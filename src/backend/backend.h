@@ -41,6 +41,12 @@ public:
 struct BackendSpec {
   std::string type;
   std::map<std::string, std::string> params;
+
+  /// The value of `key`, or "" when the entry does not set it.
+  std::string param(const std::string& key) const {
+    auto it = params.find(key);
+    return it == params.end() ? std::string() : it->second;
+  }
 };
 
 /// What a backend is created with.

@@ -17,11 +17,14 @@
 
 #include "backend/aws/json_api.h"
 #include "backend/cloud.h"
+#include "backend/json_fields.h"
 #include "backend/local/codec.h"
 
 namespace exoflow::backend::aws_dynamodb {
 namespace {
 
+using json_fields::member;
+using json_fields::text;
 using nlohmann::json;
 
 constexpr std::size_t kMaxKey = 512;   // API.md; DynamoDB's sort key takes 1024
@@ -29,20 +32,6 @@ constexpr std::size_t kMaxDigits = 38; // DynamoDB's precision
 constexpr int kMaxListLimit = 1000;    // API.md
 constexpr int kActiveChecks = 240;     // a new table is ACTIVE within seconds (moto: at once)
 constexpr auto kActivePause = std::chrono::milliseconds(250);
-
-/// `j[key]` when it is there, else null (which iterates as empty): no copies, no temporaries.
-const json& member(const json& j, const char* key) {
-  static const json nothing;
-  if (!j.is_object()) return nothing;
-  auto it = j.find(key);
-  return it == j.end() ? nothing : *it;
-}
-
-/// A string member, or "".
-std::string text(const json& j, const char* key) {
-  const json& value = member(j, key);
-  return value.is_string() ? value.get<std::string>() : std::string();
-}
 
 /// Whether `s` is UTF-8: DynamoDB's strings are, and the JSON encoder refuses anything else.
 bool validUtf8(std::string_view s) {
@@ -448,11 +437,6 @@ Result<void> checkTable(aws::JsonApi& api, const std::string& table, bool create
   return checkKeySchema(member(*found, "Table"), table);
 }
 
-std::string param(const BackendSpec& spec, const std::string& key) {
-  auto it = spec.params.find(key);
-  return it == spec.params.end() ? std::string() : it->second;
-}
-
 } // namespace
 
 Result<std::unique_ptr<KvStore>> openKvStore(const BackendSpec& spec, const KvStoreConfig&,
@@ -465,16 +449,16 @@ Result<std::unique_ptr<KvStore>> openKvStore(const BackendSpec& spec, const KvSt
           fmt::format("aws.dynamodb: unknown key \"{}\" (region, table, endpoint, create)", key));
     }
   }
-  const std::string region = param(spec, "region");
+  const std::string region = spec.param("region");
   if (region.empty()) return fail(ErrorCode::kInvalidArgument, "aws.dynamodb: region is required");
-  const std::string table = param(spec, "table");
+  const std::string table = spec.param("table");
   if (!validTableName(table)) {
     return fail(ErrorCode::kInvalidArgument,
                 fmt::format("aws.dynamodb: table \"{}\" is not a DynamoDB table name (3..255 of "
                             "a-z A-Z 0-9 _ . -)",
                             table));
   }
-  const std::string create = param(spec, "create");
+  const std::string create = spec.param("create");
   if (!create.empty() && create != "true" && create != "false") {
     return fail(ErrorCode::kInvalidArgument, "aws.dynamodb: create is true or false");
   }
@@ -483,7 +467,7 @@ Result<std::unique_ptr<KvStore>> openKvStore(const BackendSpec& spec, const KvSt
   }
   Result<aws::CredentialsProvider*> credentials = context.cloud->awsCredentials();
   if (!credentials) return tl::unexpected(credentials.error());
-  std::string endpoint = param(spec, "endpoint");
+  std::string endpoint = spec.param("endpoint");
   if (endpoint.empty()) endpoint = fmt::format("https://dynamodb.{}.amazonaws.com", region);
   while (endpoint.ends_with('/'))
     endpoint.pop_back();

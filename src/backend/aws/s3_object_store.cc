@@ -30,11 +30,6 @@ namespace {
 constexpr char kCursorVersion = 's';
 constexpr std::string_view kMetaPrefix = "x-amz-meta-";
 
-std::string param(const BackendSpec& spec, const std::string& key) {
-  auto it = spec.params.find(key);
-  return it == spec.params.end() ? std::string() : it->second;
-}
-
 /// A decimal number from a header or an XML text; nullopt for anything else.
 std::optional<std::uint64_t> number(std::string_view digits) {
   std::uint64_t value = 0;
@@ -864,12 +859,12 @@ Result<std::unique_ptr<ObjectStore>> openObjectStore(const BackendSpec& spec,
                               key));
     }
   }
-  const std::string region = param(spec, "region");
+  const std::string region = spec.param("region");
   if (region.empty()) return fail(ErrorCode::kInvalidArgument, "aws.s3: region is required");
-  const std::string bucket = param(spec, "bucket");
+  const std::string bucket = spec.param("bucket");
   if (bucket.empty()) return fail(ErrorCode::kInvalidArgument, "aws.s3: bucket is required");
   for (const char* flag : {"path_style", "create"}) {
-    const std::string value = param(spec, flag);
+    const std::string value = spec.param(flag);
     if (!value.empty() && value != "true" && value != "false") {
       return fail(ErrorCode::kInvalidArgument, fmt::format("aws.s3: {} is true or false", flag));
     }
@@ -879,15 +874,15 @@ Result<std::unique_ptr<ObjectStore>> openObjectStore(const BackendSpec& spec,
   }
   Result<aws::CredentialsProvider*> credentials = context.cloud->awsCredentials();
   if (!credentials) return tl::unexpected(credentials.error());
-  std::string endpoint = param(spec, "endpoint");
+  std::string endpoint = spec.param("endpoint");
   if (endpoint.empty()) endpoint = fmt::format("https://s3.{}.amazonaws.com", region);
   while (endpoint.ends_with('/'))
     endpoint.pop_back();
   auto client = std::make_shared<S3Client>(context.cloud->http(), **credentials, endpoint, region,
-                                           bucket, param(spec, "path_style") == "true");
+                                           bucket, spec.param("path_style") == "true");
   // A bucket that is not there stops the start; an S3 that does not answer does not: the
   // binding's other backends may serve until it does.
-  if (auto ok = checkBucket(*client, param(spec, "create") == "true");
+  if (auto ok = checkBucket(*client, spec.param("create") == "true");
       !ok && ok.error().code != ErrorCode::kUnavailable) {
     return tl::unexpected(ok.error());
   }

@@ -19,11 +19,15 @@
 #include "backend/aws/sigv4.h"
 #include "backend/cloud.h"
 #include "backend/dedup_window.h"
+#include "backend/json_fields.h"
 #include "backend/local/codec.h"
 
 namespace exoflow::backend::aws_sqs {
 namespace {
 
+using json_fields::member;
+using json_fields::number;
+using json_fields::text;
 using nlohmann::json;
 using Messages = std::vector<ReceivedMessage>;
 using Clock = std::chrono::steady_clock;
@@ -60,33 +64,6 @@ struct PendingReceives {
     return done;
   }
 };
-
-/// `j[key]` when it is there, else null (which iterates as empty): no copies, no temporaries.
-const json& member(const json& j, const char* key) {
-  static const json nothing;
-  if (!j.is_object()) return nothing;
-  auto it = j.find(key);
-  return it == j.end() ? nothing : *it;
-}
-
-/// A string member, or `fallback`.
-std::string text(const json& j, const char* key, const std::string& fallback = "") {
-  const json& value = member(j, key);
-  return value.is_string() ? value.get<std::string>() : fallback;
-}
-
-/// A decimal number SQS sent as a string; `fallback` for anything else (never throws).
-std::int64_t number(const std::string& digits, std::int64_t fallback) {
-  std::int64_t value = 0;
-  const char* end = digits.data() + digits.size();
-  auto [at, ec] = std::from_chars(digits.data(), end, value);
-  return ec == std::errc() && at == end ? value : fallback;
-}
-
-std::string param(const BackendSpec& spec, const std::string& key) {
-  auto it = spec.params.find(key);
-  return it == spec.params.end() ? std::string() : it->second;
-}
 
 /// The SQS error code of an entry that failed in a batch, as an API error.
 Error entryError(const json& failed) {
@@ -440,14 +417,14 @@ Result<std::unique_ptr<Queue>> openQueue(const BackendSpec& spec, const QueueCon
                               key));
     }
   }
-  const std::string region = param(spec, "region");
+  const std::string region = spec.param("region");
   if (region.empty()) return fail(ErrorCode::kInvalidArgument, "aws.sqs: region is required");
-  std::string queue = param(spec, "queue");
-  std::string queue_url = param(spec, "queue_url");
+  std::string queue = spec.param("queue");
+  std::string queue_url = spec.param("queue_url");
   if (queue.empty() == queue_url.empty()) {
     return fail(ErrorCode::kInvalidArgument, "aws.sqs: give one of queue and queue_url");
   }
-  const std::string create = param(spec, "create");
+  const std::string create = spec.param("create");
   if (!create.empty() && create != "true" && create != "false") {
     return fail(ErrorCode::kInvalidArgument, "aws.sqs: create is true or false");
   }
@@ -456,7 +433,7 @@ Result<std::unique_ptr<Queue>> openQueue(const BackendSpec& spec, const QueueCon
   }
   Result<aws::CredentialsProvider*> credentials = context.cloud->awsCredentials();
   if (!credentials) return tl::unexpected(credentials.error());
-  std::string endpoint = param(spec, "endpoint");
+  std::string endpoint = spec.param("endpoint");
   if (endpoint.empty()) endpoint = fmt::format("https://sqs.{}.amazonaws.com", region);
   while (endpoint.ends_with('/'))
     endpoint.pop_back();

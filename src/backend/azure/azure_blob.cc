@@ -57,11 +57,6 @@ std::optional<std::string> decodeName(std::string_view name) {
   return out;
 }
 
-std::string param(const BackendSpec& spec, const std::string& key) {
-  auto it = spec.params.find(key);
-  return it == spec.params.end() ? std::string() : it->second;
-}
-
 std::uint64_t number(std::string_view digits) {
   std::uint64_t value = 0;
   const char* end = digits.data() + digits.size();
@@ -516,12 +511,12 @@ Result<std::unique_ptr<ObjectStore>> openObjectStore(const BackendSpec& spec,
                               key));
     }
   }
-  const std::string account = param(spec, "account");
-  const std::string container = param(spec, "container");
+  const std::string account = spec.param("account");
+  const std::string container = spec.param("container");
   if (account.empty() || container.empty()) {
     return fail(ErrorCode::kInvalidArgument, "azure.blob: account and container are required");
   }
-  const std::string create = param(spec, "create");
+  const std::string create = spec.param("create");
   if (!create.empty() && create != "true" && create != "false") {
     return fail(ErrorCode::kInvalidArgument, "azure.blob: create is true or false");
   }
@@ -530,7 +525,7 @@ Result<std::unique_ptr<ObjectStore>> openObjectStore(const BackendSpec& spec,
   }
   Result<const azure::Credentials*> credentials = context.cloud->azureCredentials();
   if (!credentials) return tl::unexpected(credentials.error());
-  std::string endpoint = param(spec, "endpoint");
+  std::string endpoint = spec.param("endpoint");
   if (endpoint.empty()) endpoint = azure::defaultEndpointUrl(account, azure::StorageService::kBlob);
   auto api = std::make_shared<StorageApi>(
       context.cloud->http(), **credentials,

@@ -20,11 +20,15 @@
 #include "backend/azure/storage_api.h"
 #include "backend/cloud.h"
 #include "backend/dedup_window.h"
+#include "backend/json_fields.h"
 #include "backend/local/codec.h"
 
 namespace exoflow::backend::azure_queue {
 namespace {
 
+using json_fields::member;
+using json_fields::number;
+using json_fields::text;
 using nlohmann::json;
 using Messages = std::vector<ReceivedMessage>;
 using Clock = std::chrono::steady_clock;
@@ -87,18 +91,6 @@ std::string encodeText(const Envelope& e) {
   return std::string(kEnvelopePrefix) + j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-const json& member(const json& j, const char* key) {
-  static const json nothing;
-  if (!j.is_object()) return nothing;
-  auto it = j.find(key);
-  return it == j.end() ? nothing : *it;
-}
-
-std::string text(const json& j, const char* key) {
-  const json& value = member(j, key);
-  return value.is_string() ? value.get<std::string>() : std::string();
-}
-
 /// The envelope of a received text; a text that is not one is the body itself.
 Envelope decodeText(const std::string& message_text) {
   Envelope e;
@@ -128,18 +120,6 @@ std::string putMessageXml(const std::string& message_text) {
   std::ostringstream out;
   doc.save(out, "", pugi::format_raw | pugi::format_no_declaration);
   return out.str();
-}
-
-std::int64_t number(std::string_view digits, std::int64_t fallback) {
-  std::int64_t value = 0;
-  const char* end = digits.data() + digits.size();
-  auto [at, ec] = std::from_chars(digits.data(), end, value);
-  return ec == std::errc() && at == end ? value : fallback;
-}
-
-std::string param(const BackendSpec& spec, const std::string& key) {
-  auto it = spec.params.find(key);
-  return it == spec.params.end() ? std::string() : it->second;
 }
 
 /// One message of a Get Messages answer.
@@ -778,12 +758,12 @@ Result<std::unique_ptr<Queue>> openQueue(const BackendSpec& spec, const QueueCon
                               key));
     }
   }
-  const std::string account = param(spec, "account");
-  std::string queue = param(spec, "queue");
+  const std::string account = spec.param("account");
+  std::string queue = spec.param("queue");
   if (account.empty() || queue.empty()) {
     return fail(ErrorCode::kInvalidArgument, "azure.queue: account and queue are required");
   }
-  const std::string create = param(spec, "create");
+  const std::string create = spec.param("create");
   if (!create.empty() && create != "true" && create != "false") {
     return fail(ErrorCode::kInvalidArgument, "azure.queue: create is true or false");
   }
@@ -792,10 +772,10 @@ Result<std::unique_ptr<Queue>> openQueue(const BackendSpec& spec, const QueueCon
   }
   Result<const azure::Credentials*> credentials = context.cloud->azureCredentials();
   if (!credentials) return tl::unexpected(credentials.error());
-  std::string endpoint = param(spec, "endpoint");
+  std::string endpoint = spec.param("endpoint");
   if (endpoint.empty())
     endpoint = azure::defaultEndpointUrl(account, azure::StorageService::kQueue);
-  std::string blob_endpoint = param(spec, "blob_endpoint");
+  std::string blob_endpoint = spec.param("blob_endpoint");
   if (blob_endpoint.empty()) blob_endpoint = blobEndpointFor(endpoint);
   // The dead-letter queue of binding "orders" is opened as "orders-dlq" with the binding's
   // spec: the Azure queue named after the spec's with the same suffix.
@@ -803,8 +783,8 @@ Result<std::unique_ptr<Queue>> openQueue(const BackendSpec& spec, const QueueCon
     const std::string suffix = config.name.substr(context.binding.size());
     if (!queue.ends_with(suffix)) queue += suffix;
   }
-  std::string spill = param(spec, "spill_container");
-  if (spill.empty() || queue != param(spec, "queue")) spill = queue + "-spill";
+  std::string spill = spec.param("spill_container");
+  if (spill.empty() || queue != spec.param("queue")) spill = queue + "-spill";
   for (const std::string& name : {queue, spill}) {
     if (!validName(name)) {
       return fail(ErrorCode::kInvalidArgument,

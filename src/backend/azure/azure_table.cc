@@ -97,11 +97,6 @@ std::optional<std::string> etagOf(const std::string& version) {
   return etag;
 }
 
-std::string param(const BackendSpec& spec, const std::string& key) {
-  auto it = spec.params.find(key);
-  return it == spec.params.end() ? std::string() : it->second;
-}
-
 /// A listing in progress: Azure may answer with fewer entities than asked and a continuation.
 struct Listing {
   std::shared_ptr<StorageApi> api;
@@ -280,8 +275,8 @@ Result<std::unique_ptr<KvStore>> openKvStore(const BackendSpec& spec, const KvSt
           fmt::format("azure.table: unknown key \"{}\" (account, table, endpoint, create)", key));
     }
   }
-  const std::string account = param(spec, "account");
-  const std::string table = param(spec, "table");
+  const std::string account = spec.param("account");
+  const std::string table = spec.param("table");
   if (account.empty() || table.empty()) {
     return fail(ErrorCode::kInvalidArgument, "azure.table: account and table are required");
   }
@@ -291,7 +286,7 @@ Result<std::unique_ptr<KvStore>> openKvStore(const BackendSpec& spec, const KvSt
                             "and digits, starting with a letter)",
                             table));
   }
-  const std::string create = param(spec, "create");
+  const std::string create = spec.param("create");
   if (!create.empty() && create != "true" && create != "false") {
     return fail(ErrorCode::kInvalidArgument, "azure.table: create is true or false");
   }
@@ -300,7 +295,7 @@ Result<std::unique_ptr<KvStore>> openKvStore(const BackendSpec& spec, const KvSt
   }
   Result<const azure::Credentials*> credentials = context.cloud->azureCredentials();
   if (!credentials) return tl::unexpected(credentials.error());
-  std::string endpoint = param(spec, "endpoint");
+  std::string endpoint = spec.param("endpoint");
   if (endpoint.empty())
     endpoint = azure::defaultEndpointUrl(account, azure::StorageService::kTable);
   auto api = std::make_shared<StorageApi>(
