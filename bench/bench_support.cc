@@ -113,6 +113,12 @@ double cpuSeconds(pid_t pid, bool with_children) {
   return total;
 }
 
+double userCpuSeconds(pid_t pid) {
+  const std::vector<std::string> fields = statFields(pid);
+  if (fields.size() < 13) return 0;
+  return std::stod(fields[11]) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 std::uint64_t rssKiB(pid_t pid, bool with_children) {
   std::uint64_t total = ownRssKiB(pid);
   if (with_children) {
@@ -391,18 +397,41 @@ NginxFront::NginxFront(const std::string& binary, int upstream_port)
              port_);
 }
 
+NginxCanned::NginxCanned(const std::string& binary, const std::string& content_type,
+                         const std::string& body)
+    : dir_("exo-bench-canned-"), port_(freePort()) {
+  const std::string d = dir_.path().string();
+  startNginx(child_, binary, dir_.path(),
+             nginxMain(d, 1) + "http {\n" + nginxHttp(d) +
+                 fmt::format("  server {{\n    listen 127.0.0.1:{};\n    location / {{\n"
+                             "      default_type {};\n      return 200 '{}';\n    }}\n  }}\n}}\n",
+                             port_, content_type, body),
+             port_);
+}
+
 void NginxPair::start(std::optional<Child>& child, const std::string& name,
                       const std::string& config, int port) {
   startNginx(child, binary_, dir_.path() / name, config, port);
 }
 
+namespace {
+
+double seconds(const timeval& t) {
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+}
+
+} // namespace
+
 double ownCpu() {
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-  };
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+double ownUserCpu() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return seconds(usage.ru_utime);
 }
 
 std::string spread(const std::vector<double>& values, int digits) {

@@ -32,6 +32,10 @@ private:
 /// (nginx's workers). 0 when the process is gone.
 double cpuSeconds(pid_t pid, bool with_children = false);
 
+/// The user-mode part of cpuSeconds(pid) (utime alone): the process's own code, without the
+/// kernel's work for its system calls and wake-ups.
+double userCpuSeconds(pid_t pid);
+
 /// Resident memory of a process in KiB (VmRSS of /proc/<pid>/status), with its live children
 /// added when asked. 0 when the process is gone.
 std::uint64_t rssKiB(pid_t pid, bool with_children = false);
@@ -135,8 +139,24 @@ private:
   std::optional<Child> child_;
 };
 
+/// nginx answering every request with 200, `content_type` and `body` (a stand-in for a service
+/// whose own cost would drown what a benchmark measures; `body` must not contain a ').
+class NginxCanned {
+public:
+  NginxCanned(const std::string& binary, const std::string& content_type, const std::string& body);
+  int port() const { return port_; }
+  pid_t pid() const { return child_->pid(); }
+
+private:
+  TempDir dir_;
+  int port_ = 0;
+  std::optional<Child> child_;
+};
+
 /// This process's CPU seconds so far, all threads, user and system.
 double ownCpu();
+/// The user-mode part of ownCpu().
+double ownUserCpu();
 
 /// "median (min–max)" of per-round values, with `digits` decimals.
 std::string spread(const std::vector<double>& values, int digits);

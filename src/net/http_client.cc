@@ -1,6 +1,7 @@
 // The one translation unit of the cloud HTTP client that includes Asio, Beast and OpenSSL.
-// Every request runs as a C++20 coroutine on the client's single I/O thread, so the pool of
-// idle connections needs no lock.
+// Every request runs as a C++20 coroutine on one event loop: the client's own I/O thread's, or,
+// when the sending thread runs an io_context of its own under a ThreadLoop, that one. Each loop
+// keeps its own pool of idle connections and is run by one thread, so the pools need no lock.
 
 #include "net/http_client.h"
 
@@ -8,7 +9,6 @@
 #include <cctype>
 #include <charconv>
 #include <deque>
-#include <future>
 #include <map>
 #include <optional>
 #include <random>
@@ -112,10 +112,11 @@ struct Attempt {
   bool keep_alive = false; ///< the connection may carry another request
 };
 
+// ASCII only (std::tolower asks the locale, per character): header names are ASCII.
 std::string lower(std::string_view text) {
   std::string out(text);
   for (char& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
   return out;
 }
 
@@ -133,10 +134,12 @@ std::string HttpResponse::header(std::string_view lower_name) const {
   return "";
 }
 
-struct HttpClient::Impl {
-  explicit Impl(HttpClientOptions o)
-      : options(std::move(o)), work(asio::make_work_guard(ioc)), ssl_ctx(ssl::context::tls_client),
-        rng(std::random_device{}()) {
+namespace {
+
+/// What every loop of one client reads: its options, TLS context and counters.
+struct Shared {
+  explicit Shared(HttpClientOptions o)
+      : options(std::move(o)), ssl_ctx(ssl::context::tls_client), id(next_id.fetch_add(1)) {
     ssl_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     if (options.verify_tls) {
@@ -152,17 +155,31 @@ struct HttpClient::Impl {
       ssl_ctx.set_verify_mode(ssl::verify_none);
     }
     if (!options.retry.retryable) options.retry.retryable = defaultRetryable;
-    thread = std::thread([this] { ioc.run(); });
   }
 
-  ~Impl() {
-    work.reset();
-    ioc.stop();
-    thread.join();
-  }
+  HttpClientOptions options;
+  ssl::context ssl_ctx;
+  std::string ca_error;
+  std::atomic<std::size_t> opened{0};
+  /// Set when the client is destroyed: requests still running on other threads' loops end
+  /// without calling their handlers, as those on the client's own thread do.
+  std::atomic<bool> closed{false};
+  /// Names the client in the loops of threads, never reused (an address could be).
+  const std::uint64_t id;
+  static inline std::atomic<std::uint64_t> next_id{1};
+};
 
-  Impl(const Impl&) = delete;
-  Impl& operator=(const Impl&) = delete;
+/// One event loop's share of a client: its idle connections and the requests running on it.
+/// Only the thread that runs `ioc` touches it after creation.
+struct Loop {
+  Loop(asio::io_context& context, std::shared_ptr<Shared> s)
+      : ioc(context), shared(std::move(s)), options(shared->options), rng(std::random_device{}()) {}
+
+  /// Runs `request` on `self`'s loop; `self` keeps the loop alive while it runs.
+  static Awaitable<void> start(std::shared_ptr<Loop> self, HttpRequest request,
+                               ResponseHandler done) {
+    co_await self->run(std::move(request), std::move(done));
+  }
 
   std::unique_ptr<Connection> takeIdle(const std::string& key) {
     auto& list = idle[key];
@@ -205,8 +222,10 @@ struct HttpClient::Impl {
       for (const auto& result : results)
         targets.push_back(result.endpoint());
     }
-    if (endpoint.tls && !ca_error.empty()) co_return fail(ErrorCode::kUnavailable, ca_error);
-    auto c = endpoint.tls ? std::make_unique<Connection>(ioc, ssl_ctx)
+    if (endpoint.tls && !shared->ca_error.empty()) {
+      co_return fail(ErrorCode::kUnavailable, shared->ca_error);
+    }
+    auto c = endpoint.tls ? std::make_unique<Connection>(ioc, shared->ssl_ctx)
                           : std::make_unique<Connection>(ioc);
     c->lowest().expires_after(options.connect_timeout);
     co_await c->lowest().async_connect(targets, asio::redirect_error(asio::use_awaitable, ec));
@@ -216,7 +235,7 @@ struct HttpClient::Impl {
                                  ec == beast::error::timeout ? "timed out" : ec.message()));
     }
     c->lowest().socket().set_option(tcp::no_delay(true), ec);
-    ++opened;
+    ++shared->opened;
     if (c->tls) {
       // SNI, and the certificate must name the host we asked for.
       if (SSL_set_tlsext_host_name(c->tls->native_handle(), endpoint.host.c_str()) != 1) {
@@ -356,17 +375,80 @@ struct HttpClient::Impl {
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
     if (result) result->attempts = attempt;
-    done(std::move(result));
+    if (!shared->closed.load()) done(std::move(result));
   }
 
-  HttpClientOptions options;
-  asio::io_context ioc;
-  asio::executor_work_guard<asio::io_context::executor_type> work;
-  ssl::context ssl_ctx;
-  std::string ca_error;
+  asio::io_context& ioc;
+  std::shared_ptr<Shared> shared;
+  const HttpClientOptions& options;
   std::mt19937_64 rng;
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
-  std::atomic<std::size_t> opened{0};
+};
+
+} // namespace
+
+/// The loops of the clients that requests were sent to from this thread, by client id.
+struct ThreadLoop::State {
+  asio::io_context* ioc = nullptr;
+  std::map<std::uint64_t, std::shared_ptr<Loop>> loops;
+};
+
+namespace {
+thread_local ThreadLoop::State* current_loop = nullptr;
+} // namespace
+
+ThreadLoop::ThreadLoop(boost::asio::io_context& ioc)
+    : state_(std::make_unique<State>()), previous_(current_loop) {
+  state_->ioc = &ioc;
+  current_loop = state_.get();
+}
+
+// Idle connections go now, while the io_context they were made on still exists; requests still
+// pending on it keep their loop alive until the io_context drops them.
+ThreadLoop::~ThreadLoop() {
+  current_loop = previous_;
+  for (auto& [id, loop] : state_->loops)
+    loop->idle.clear();
+}
+
+ThreadLoop::Suspend::Suspend() : saved_(current_loop) {
+  current_loop = nullptr;
+}
+
+ThreadLoop::Suspend::~Suspend() {
+  current_loop = saved_;
+}
+
+struct HttpClient::Impl {
+  explicit Impl(HttpClientOptions o)
+      : shared(std::make_shared<Shared>(std::move(o))), work(asio::make_work_guard(ioc)),
+        own(std::make_shared<Loop>(ioc, shared)) {
+    thread = std::thread([this] { ioc.run(); });
+  }
+
+  ~Impl() {
+    shared->closed = true;
+    work.reset();
+    ioc.stop();
+    thread.join();
+    own->idle.clear(); // before the io_context they were made on
+  }
+
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  /// The loop a request sent from this thread runs on.
+  std::shared_ptr<Loop> loopHere() {
+    if (current_loop == nullptr) return own;
+    std::shared_ptr<Loop>& loop = current_loop->loops[shared->id];
+    if (!loop) loop = std::make_shared<Loop>(*current_loop->ioc, shared);
+    return loop;
+  }
+
+  std::shared_ptr<Shared> shared;
+  asio::io_context ioc;
+  asio::executor_work_guard<asio::io_context::executor_type> work;
+  std::shared_ptr<Loop> own;
   std::thread thread;
 };
 
@@ -381,18 +463,19 @@ HttpClient::HttpClient(HttpClientOptions options)
 HttpClient::~HttpClient() = default;
 
 void HttpClient::send(HttpRequest request, ResponseHandler done) {
-  asio::co_spawn(impl_->ioc, impl_->run(std::move(request), std::move(done)), asio::detached);
+  std::shared_ptr<Loop> loop = impl_->loopHere();
+  asio::io_context& ioc = loop->ioc;
+  asio::co_spawn(ioc, Loop::start(std::move(loop), std::move(request), std::move(done)),
+                 asio::detached);
 }
 
 Result<HttpResponse> HttpClient::sendAndWait(HttpRequest request) {
-  std::promise<Result<HttpResponse>> promise;
-  auto future = promise.get_future();
-  send(std::move(request), [&promise](Result<HttpResponse> r) { promise.set_value(std::move(r)); });
-  return future.get();
+  return waitFor<HttpResponse>(
+      [&](ResponseHandler done) { send(std::move(request), std::move(done)); });
 }
 
 std::size_t HttpClient::connectionsOpened() const {
-  return impl_->opened.load();
+  return impl_->shared->opened.load();
 }
 
 } // namespace exoflow::net

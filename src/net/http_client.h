@@ -1,6 +1,7 @@
 #pragma once
-// The asynchronous HTTP(S) client the cloud backends talk to their services with: one I/O
-// thread, a pool of keep-alive connections per endpoint, TLS with certificate and host name
+// The asynchronous HTTP(S) client the cloud backends talk to their services with: an I/O thread
+// of its own, or the sending thread's event loop under a ThreadLoop (exo-proxy's threads), a
+// pool of keep-alive connections per endpoint and loop, TLS with certificate and host name
 // verification (OpenSSL, the system's CA store or a given file), connect and request timeouts,
 // and retries with exponential back-off and full jitter for throttling, 5xx answers and
 // connection failures, on idempotent calls only. Beast stays inside http_client.cc.
@@ -9,12 +10,17 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/error.h"
+
+namespace boost::asio {
+class io_context;
+} // namespace boost::asio
 
 namespace exoflow::net {
 
@@ -74,6 +80,52 @@ using ResponseHandler = std::function<void(Result<HttpResponse>)>;
 /// default; empty when the URL is not http(s).
 std::string hostHeader(std::string_view url);
 
+/// Lets requests sent from this thread run on `ioc`, the event loop this thread runs, instead of
+/// being handed to a client's own I/O thread and their answers handed back: two thread wake-ups
+/// fewer per request, and their handlers then run on this thread. Construct it on the thread
+/// that runs `ioc` (and that thread only), around ioc.run(); destroy it before `ioc`. Each client
+/// keeps a pool of idle connections per such loop.
+///
+/// A thread under a ThreadLoop must not block waiting for an answer (that request would wait for
+/// the very loop it blocks): sendAndWait() and the callers that wait hold a Suspend for the call.
+class ThreadLoop {
+public:
+  struct State;
+
+  explicit ThreadLoop(boost::asio::io_context& ioc);
+  ~ThreadLoop();
+  ThreadLoop(const ThreadLoop&) = delete;
+  ThreadLoop& operator=(const ThreadLoop&) = delete;
+
+  /// While it lives, requests sent from this thread go to the clients' own threads.
+  class Suspend {
+  public:
+    Suspend();
+    ~Suspend();
+    Suspend(const Suspend&) = delete;
+    Suspend& operator=(const Suspend&) = delete;
+
+  private:
+    State* saved_;
+  };
+
+private:
+  std::unique_ptr<State> state_;
+  State* previous_;
+};
+
+/// Calls `start(handler)` with requests sent on the clients' own threads, and waits until the
+/// handler has its Result<T> (set-up, tools and tests; never on a client's I/O thread).
+template <typename T, typename Start> Result<T> waitFor(Start start) {
+  std::promise<Result<T>> promise;
+  std::future<Result<T>> future = promise.get_future();
+  {
+    const ThreadLoop::Suspend on_the_clients_threads;
+    start([&promise](Result<T> r) { promise.set_value(std::move(r)); });
+  }
+  return future.get();
+}
+
 class HttpClient {
 public:
   explicit HttpClient(HttpClientOptions options = {});
@@ -83,9 +135,11 @@ public:
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  /// Sends `request`; `done` runs once, on the client's I/O thread (keep it short).
+  /// Sends `request`; `done` runs once, on the client's I/O thread, or on this thread's loop when
+  /// it has a ThreadLoop (keep it short).
   void send(HttpRequest request, ResponseHandler done);
-  /// Sends and waits (for tools and tests; never on the I/O thread).
+  /// Sends on the client's own thread and waits (for start-up, tools and tests; never on the
+  /// client's I/O thread).
   Result<HttpResponse> sendAndWait(HttpRequest request);
 
   /// Connections opened so far (pool reuse shows as fewer connections than requests).

@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "net/http_client.h"
 #include "proxy/asio_scheduler.h"
 #include "proxy/http_server.h"
 #include "proxy/http_session.h"
@@ -237,10 +238,18 @@ void HttpServer::run(Handler& handler) {
   net::post(impl.strand, [&impl] { impl.accept(); });
   std::vector<std::thread> pool;
   pool.reserve(threads - 1);
+  // Each thread's backend calls run on its own loop (net::ThreadLoop): a request's call to a
+  // cloud service and its answer never leave the thread that serves the request.
   for (auto& worker : impl.workers) {
-    pool.emplace_back([context = worker.get()] { context->run(); });
+    pool.emplace_back([context = worker.get()] {
+      const exoflow::net::ThreadLoop calls_here(*context);
+      context->run();
+    });
   }
-  impl.context.run();
+  {
+    const exoflow::net::ThreadLoop calls_here(impl.context);
+    impl.context.run();
+  }
   for (std::thread& t : pool)
     t.join();
   spdlog::info("stopped");

@@ -200,8 +200,8 @@ void Session::onHead(error_code ec) {
   head_.target = std::string(message.target());
   for (const auto& field : message) {
     std::string name(field.name_string());
-    for (char& c : name)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : name) // ASCII, as header names are (std::tolower asks the locale)
+      c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
     head_.headers.emplace_back(std::move(name), std::string(field.value()));
   }
   head_.request_id = newRequestId();

@@ -6,9 +6,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <string>
 #include <thread>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -87,6 +91,98 @@ TEST(HttpClient, ManyConcurrentRequestsAllComplete) {
   while (finished < kRequests && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(5ms);
   EXPECT_EQ(ok.load(), kRequests);
+}
+
+/// An event loop on a thread of its own, under a ThreadLoop, as each of exo-proxy's threads runs.
+class LoopThread {
+public:
+  LoopThread() : guard_(boost::asio::make_work_guard(ioc_)) {
+    thread_ = std::thread([this] {
+      const ThreadLoop calls_here(ioc_);
+      ioc_.run();
+    });
+  }
+  ~LoopThread() {
+    guard_.reset();
+    ioc_.stop();
+    thread_.join();
+  }
+  LoopThread(const LoopThread&) = delete;
+  LoopThread& operator=(const LoopThread&) = delete;
+  template <typename Fn> void post(Fn fn) { boost::asio::post(ioc_, std::move(fn)); }
+  std::thread::id id() const { return thread_.get_id(); }
+
+private:
+  boost::asio::io_context ioc_{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+  std::thread thread_;
+};
+
+TEST(HttpClient, RequestsSentFromALoopThreadRunOnThatThreadWithAPoolOfItsOwn) {
+  FakeServer server([&](FakeConnection& c, int) {
+    while (auto r = c.readRequest())
+      respond(c, 200, r->target);
+  });
+  HttpClient client(fast());
+  LoopThread loop;
+  std::vector<std::thread::id> handled_on;
+  std::vector<std::string> bodies;
+  std::promise<void> finished;
+  // Three requests, each sent from the previous one's handler, as a proxy's backend would.
+  std::function<void(int)> next = [&](int i) {
+    if (i == 3) return finished.set_value();
+    client.send(req("GET", server.endpoint() + "/" + std::to_string(i)),
+                [&, i](Result<HttpResponse> r) {
+                  handled_on.push_back(std::this_thread::get_id());
+                  bodies.push_back(r ? r->body : r.error().message);
+                  next(i + 1);
+                });
+  };
+  loop.post([&] { next(0); });
+  ASSERT_EQ(finished.get_future().wait_for(30s), std::future_status::ready);
+  EXPECT_EQ(bodies, (std::vector<std::string>{"/0", "/1", "/2"}));
+  for (const std::thread::id& id : handled_on)
+    EXPECT_EQ(id, loop.id()) << "handlers run on the sending thread's loop";
+  EXPECT_EQ(client.connectionsOpened(), 1U) << "the loop keeps its connection alive";
+
+  // A caller that blocks on that thread is served by the client's own thread instead of waiting
+  // for the loop it blocks.
+  std::promise<Result<HttpResponse>> blocking;
+  loop.post([&] { blocking.set_value(client.sendAndWait(req("GET", server.endpoint() + "/b"))); });
+  auto waited = blocking.get_future();
+  ASSERT_EQ(waited.wait_for(30s), std::future_status::ready) << "sendAndWait on a loop thread hung";
+  Result<HttpResponse> r = waited.get();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->body, "/b");
+  EXPECT_EQ(client.connectionsOpened(), 2U) << "the client's own thread has a pool of its own";
+  // From a thread without a loop, requests go to the client's thread and reuse its connection.
+  ASSERT_TRUE(client.sendAndWait(req("GET", server.endpoint() + "/c")));
+  EXPECT_EQ(client.connectionsOpened(), 2U);
+}
+
+TEST(HttpClient, ARequestOnALoopThreadOutlivingItsClientNeverCallsItsHandler) {
+  FakeServer server([&](FakeConnection& c, int) {
+    c.readRequest();
+    c.readRequest(); // returns when the client side closes the connection
+  });
+  LoopThread loop;
+  std::atomic<bool> handled{false};
+  {
+    HttpClientOptions o = fast();
+    o.request_timeout = 200ms;
+    o.retry.max_attempts = 1;
+    HttpClient client(o);
+    std::promise<void> sent;
+    loop.post([&] {
+      client.send(req("GET", server.endpoint() + "/never"),
+                  [&](Result<HttpResponse>) { handled = true; });
+      sent.set_value();
+    });
+    sent.get_future().wait();
+  }
+  // The request times out after its client is gone: it ends without a handler to call.
+  std::this_thread::sleep_for(500ms);
+  EXPECT_FALSE(handled.load());
 }
 
 TEST(HttpClient, AConnectionTheServerClosedWhileIdleIsReplacedSilently) {

@@ -1,7 +1,6 @@
 #include "backend/aws/json_api.h"
 
 #include <array>
-#include <future>
 
 #include <fmt/format.h>
 
@@ -137,11 +136,8 @@ void JsonApi::call(const std::string& action, const nlohmann::json& body, bool i
 
 Result<nlohmann::json> JsonApi::callAndWait(const std::string& action, const nlohmann::json& body,
                                             bool idempotent) {
-  std::promise<Result<nlohmann::json>> promise;
-  auto future = promise.get_future();
-  call(action, body, idempotent,
-       [&promise](Result<nlohmann::json> r) { promise.set_value(std::move(r)); });
-  return future.get();
+  return net::waitFor<nlohmann::json>(
+      [&](Done done) { call(action, body, idempotent, std::move(done)); });
 }
 
 } // namespace exoflow::aws

@@ -10,7 +10,6 @@
 #include <cctype>
 #include <charconv>
 #include <ctime>
-#include <future>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -197,11 +196,9 @@ public:
 
   /// The same, waiting (set-up outside the request path).
   Result<net::HttpResponse> callAndWait(S3Call request, std::string what) {
-    std::promise<Result<net::HttpResponse>> promise;
-    auto future = promise.get_future();
-    call(std::move(request), std::move(what),
-         [&promise](Result<net::HttpResponse> r) { promise.set_value(std::move(r)); });
-    return future.get();
+    return net::waitFor<net::HttpResponse>([&](net::ResponseHandler done) {
+      call(std::move(request), std::move(what), std::move(done));
+    });
   }
 
 private:

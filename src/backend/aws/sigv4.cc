@@ -223,8 +223,8 @@ CanonicalHeaders canonicalHeaders(const HeaderList& headers) {
   std::vector<std::pair<std::string, std::string>> sorted;
   for (const auto& [name, value] : headers) {
     std::string lower = name;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    for (char& c : lower) // ASCII, as header names are (std::tolower asks the locale)
+      c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
     sorted.emplace_back(std::move(lower), canonicalValue(value));
   }
   // Stable: repeated names keep their order when their values are joined.
@@ -286,9 +286,8 @@ std::string amzDate(std::chrono::system_clock::time_point time) {
   const std::time_t t = std::chrono::system_clock::to_time_t(time);
   std::tm tm{};
   ::gmtime_r(&t, &tm);
-  std::array<char, 20> text{};
-  std::strftime(text.data(), text.size(), "%Y%m%dT%H%M%SZ", &tm);
-  return text.data();
+  return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 Signed signHeaders(const SigningRequest& request, const Credentials& credentials,

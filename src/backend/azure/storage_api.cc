@@ -1,7 +1,5 @@
 #include "backend/azure/storage_api.h"
 
-#include <future>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
@@ -230,11 +228,8 @@ void StorageApi::send(Call call, Done done) {
 }
 
 Result<net::HttpResponse> StorageApi::sendAndWait(Call call) {
-  std::promise<Result<net::HttpResponse>> promise;
-  auto future = promise.get_future();
-  send(std::move(call),
-       [&promise](Result<net::HttpResponse> r) { promise.set_value(std::move(r)); });
-  return future.get();
+  return net::waitFor<net::HttpResponse>(
+      [&](net::ResponseHandler done) { send(std::move(call), std::move(done)); });
 }
 
 } // namespace exoflow::azure
