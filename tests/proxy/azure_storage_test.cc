@@ -257,8 +257,9 @@ std::vector<std::string> listAll(ProxyProcess& proxy, const std::string& query, 
 // backslash) is stored whole below "~" as letter pairs (names.h); Microsoft's client reads and
 // writes it by that name, and listings stay in key order across natural and escaped keys.
 TEST_F(AzureStorageProxyTest, KeysAzureCannotHoldAreEscapedAndListedInKeyOrder) {
-  for (const std::string path : {"reports/2026/q1.pdf", "reports/2026-old", "reports/x",
-                                 "reports/.%2Fdraft.", "reports/%2Fempty", "reports/a%5Cb"}) {
+  for (const std::string path :
+       {"reports/2026/q1.pdf", "reports/2026-old", "reports/x", "reports/.%2Fdraft.",
+        "reports/%2Fempty", "reports/a%5Cb", "reports/2026/.%2Fx"}) {
     const HttpResponse put = proxy_->call("PUT", "/v1/buckets/assets/objects/" + path, path);
     ASSERT_EQ(put.status, 200) << path << ": " << put.body;
   }
@@ -268,7 +269,7 @@ TEST_F(AzureStorageProxyTest, KeysAzureCannotHoldAreEscapedAndListedInKeyOrder) 
   for (const char* natural : {"reports/2026/q1.pdf", "reports/2026-old", "reports/x"}) {
     EXPECT_NE(std::find(on_azure.begin(), on_azure.end(), natural), on_azure.end()) << natural;
   }
-  EXPECT_EQ(on_azure.size(), 6U) << names;
+  EXPECT_EQ(on_azure.size(), 7U) << names;
   const json draft = client("blob-get " + queue_ + " '~HcGfHaGpHcHeHdCpCoCpGeHcGbGgHeCo'");
   ASSERT_TRUE(draft.is_object()) << draft;
   EXPECT_EQ(draft["text"], "reports/.%2Fdraft.");
@@ -281,12 +282,14 @@ TEST_F(AzureStorageProxyTest, KeysAzureCannotHoldAreEscapedAndListedInKeyOrder) 
   int pages = 0;
   EXPECT_EQ(listAll(*proxy_, "prefix=", &pages),
             (std::vector<std::string>{"notes/..", "reports/./draft.", "reports//empty",
-                                      "reports/2026-old", "reports/2026/q1.pdf", "reports/a\\b",
-                                      "reports/x"}));
+                                      "reports/2026-old", "reports/2026/./x", "reports/2026/q1.pdf",
+                                      "reports/a\\b", "reports/x"}));
   EXPECT_EQ(pages, 4);
   EXPECT_EQ(listAll(*proxy_, "prefix=reports/&delimiter=/", &pages),
             (std::vector<std::string>{"prefix:reports/./", "prefix:reports//", "reports/2026-old",
                                       "prefix:reports/2026/", "reports/a\\b", "reports/x"}));
+  // "reports/2026/" ends the second page from the natural range; the escaped range's (of
+  // "reports/2026/./x") is not listed again on the third.
   EXPECT_EQ(pages, 3);
   EXPECT_EQ(listAll(*proxy_, "prefix=reports/.&delimiter=/", &pages),
             (std::vector<std::string>{"prefix:reports/./"}));
@@ -429,6 +432,31 @@ TEST(AzureStorageProxyStartTest, ARefusedConnectionIsUnavailable) {
     EXPECT_EQ(r.status, 503) << r.body;
     EXPECT_EQ(json::parse(r.body, nullptr, false)["error"]["code"], "Unavailable") << r.body;
   }
+}
+
+// On an Azure node the backends name the region the proxy's identity gives (their endpoints
+// name only the account); elsewhere the account.
+TEST(AzureStorageProxyStartTest, OnAnAzureNodeTheBackendsNameItsRegion) {
+  ASSERT_TRUE(azurite().available()) << azurite().why();
+  TempDir dir;
+  ProxyProcess proxy(dir.path(), "identity: {cloud: azure, region: eastus}\n" +
+                                     configFor("region-queue", "regiontable"));
+  ASSERT_TRUE(proxy.started()) << proxy.errors();
+  const HttpResponse sent =
+      proxy.call("POST", "/v1/queues/orders/messages", R"({"messages": [{"body": "m"}]})");
+  EXPECT_EQ(sent.status, 200) << sent.body;
+  EXPECT_EQ(sent.header("x-exo-backend"), "azure.queue:eastus");
+  const HttpResponse put = proxy.call("PUT", "/v1/buckets/assets/objects/k", "v");
+  EXPECT_EQ(put.header("x-exo-backend"), "azure.blob:eastus");
+  const HttpResponse item = proxy.call("PUT", "/v1/tables/sessions/items/k", "1");
+  EXPECT_EQ(item.header("x-exo-backend"), "azure.table:eastus");
+
+  TempDir aws_dir;
+  ProxyProcess on_aws(aws_dir.path(), "identity: {cloud: aws, region: us-east-1}\n" +
+                                          configFor("region-queue", "regiontable"));
+  ASSERT_TRUE(on_aws.started()) << on_aws.errors();
+  EXPECT_EQ(on_aws.call("PUT", "/v1/tables/sessions/items/k", "2").header("x-exo-backend"),
+            "azure.table:devstoreaccount1");
 }
 
 TEST(AzureStorageProxyStartTest, AQueueThatDoesNotExistStopsTheStartNamingIt) {

@@ -356,9 +356,11 @@ struct Range {
   std::string next_marker;
 };
 
-/// The cursor names both ranges' positions; a range that is done is left out.
-std::string rangesCursor(const std::array<Range, 2>& ranges) {
+/// The cursor names both ranges' positions (a range that is done is left out) and the page's
+/// last prefix, which the other range may give again at the start of the next page.
+std::string rangesCursor(const std::array<Range, 2>& ranges, const std::string& last_prefix) {
   std::map<std::string, std::string> fields;
+  if (!last_prefix.empty()) fields["prefix"] = last_prefix;
   for (const Range& range : ranges) {
     if (!range.active) continue;
     const std::string name = range.escaped ? "e" : "n";
@@ -375,11 +377,13 @@ std::string rangesCursor(const std::array<Range, 2>& ranges) {
   return local::encodeCursor(local::encodeMap(fields));
 }
 
-Result<void> restoreRanges(const std::string& cursor, std::array<Range, 2>& ranges) {
+Result<void> restoreRanges(const std::string& cursor, std::array<Range, 2>& ranges,
+                           std::string& last_prefix) {
   Result<std::string> raw = local::decodeCursor(cursor);
   if (!raw) return tl::unexpected(raw.error());
   std::optional<std::map<std::string, std::string>> fields = local::decodeMap(*raw);
   if (!fields) return fail(ErrorCode::kInvalidArgument, "malformed cursor");
+  if (auto prefix = fields->find("prefix"); prefix != fields->end()) last_prefix = prefix->second;
   for (Range& range : ranges) {
     const std::string name = range.escaped ? "e" : "n";
     auto marker = fields->find(name);
@@ -489,18 +493,29 @@ void listRange(std::shared_ptr<BlobListing> listing, Range* range);
 
 /// Merges what the ranges gave, asking Azure for more where needed, then answers.
 void mergeAndAnswer(std::shared_ptr<BlobListing> listing) {
-  if (Range* more = mergeRanges(*listing)) {
+  Range* more = mergeRanges(*listing);
+  if (more == nullptr) {
+    // A full page has a cursor only when an entry follows: where the answers left only names
+    // of the other range (or of no key), Azure is asked on.
+    const bool pending =
+        std::any_of(listing->ranges.begin(), listing->ranges.end(), [](Range& range) {
+          (void)usedUp(range);
+          return range.active && range.taken < range.entries.size();
+        });
+    for (Range& range : listing->ranges) {
+      if (!pending && more == nullptr && usedUp(range)) more = &range;
+    }
+  }
+  if (more != nullptr) {
     more->skip += more->taken;
     more->skip -= std::min(more->skip, more->answered);
     more->marker = std::move(more->next_marker);
     return listRange(std::move(listing), more);
   }
-  for (Range& range : listing->ranges)
-    (void)usedUp(range);
-  const bool more = std::any_of(listing->ranges.begin(), listing->ranges.end(), [](const Range& r) {
-    return r.active && (r.taken < r.entries.size() || !r.next_marker.empty());
-  });
-  if (more) listing->result.next_cursor = rangesCursor(listing->ranges);
+  const bool pending =
+      std::any_of(listing->ranges.begin(), listing->ranges.end(),
+                  [](const Range& r) { return r.active && r.taken < r.entries.size(); });
+  if (pending) listing->result.next_cursor = rangesCursor(listing->ranges, listing->last_prefix);
   listing->done(std::move(listing->result));
 }
 
@@ -613,7 +628,8 @@ public:
     listing->ranges[1].escaped = true;
     listing->ranges[1].active = true;
     if (!request.cursor.empty()) {
-      if (auto restored = restoreRanges(request.cursor, listing->ranges); !restored) {
+      if (auto restored = restoreRanges(request.cursor, listing->ranges, listing->last_prefix);
+          !restored) {
         return done(tl::unexpected(restored.error()));
       }
     }
@@ -701,7 +717,9 @@ Result<std::unique_ptr<ObjectStore>> openObjectStore(const BackendSpec& spec,
                                                     container, created.error().message));
     }
   }
-  return std::make_unique<AzureBlobStore>(std::move(api), container, account);
+  std::string location = context.regionOn("azure");
+  if (location.empty()) location = account;
+  return std::make_unique<AzureBlobStore>(std::move(api), container, std::move(location));
 }
 
 } // namespace exoflow::backend::azure_blob

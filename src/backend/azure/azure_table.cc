@@ -372,7 +372,9 @@ Result<std::unique_ptr<KvStore>> openKvStore(const BackendSpec& spec, const KvSt
                   fmt::format("creating Azure table \"{}\": {}", table, created.error().message));
     }
   }
-  return std::make_unique<AzureTable>(std::move(api), table, account);
+  std::string location = context.regionOn("azure");
+  if (location.empty()) location = account;
+  return std::make_unique<AzureTable>(std::move(api), table, std::move(location));
 }
 
 } // namespace exoflow::backend::azure_table
