@@ -63,6 +63,7 @@ bench: build
 	@$(BUILD)/bench/bench_synth --benchmark_min_time=0.5
 	@$(BUILD)/bench/bench_proxy $(BENCH_PROXY_ARGS)
 	@$(BUILD)/bench/bench_sqs
+	@$(BUILD)/bench/bench_azure
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

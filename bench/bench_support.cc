@@ -464,3 +464,39 @@ std::string loadAverage() {
 }
 
 } // namespace exoflow::bench
+
+namespace exoflow::bench {
+
+void PathComparison::round(int index, const std::function<TimedRun()>& through,
+                           const std::function<TimedRun()>& direct) {
+  TimedRun p;
+  TimedRun d;
+  if (index % 2 == 0) {
+    p = through();
+    d = direct();
+  } else {
+    d = direct();
+    p = through();
+  }
+  proxy_cpu.push_back(p.subject_cpu / p.requests * 1e6);
+  proxy_server.push_back(p.server_cpu / p.requests * 1e6);
+  proxy_p50.push_back(median(p.latency_us));
+  direct_cpu.push_back(d.subject_cpu / d.requests * 1e6);
+  direct_server.push_back(d.server_cpu / d.requests * 1e6);
+  direct_p50.push_back(median(d.latency_us));
+  ratio.push_back(proxy_cpu.back() / direct_cpu.back());
+}
+
+void PathComparison::printTable(const std::string& unit, const std::string& server,
+                                const std::string& direct_label,
+                                const std::string& proxy_label) const {
+  std::printf("| path | CPU µs / %s (subject) | %s CPU µs / %s | p50 µs |\n|---|---:|---:|---:|\n",
+              unit.c_str(), server.c_str(), unit.c_str());
+  std::printf("| %s | %s | %s | %s |\n", direct_label.c_str(), spread(direct_cpu, 1).c_str(),
+              spread(direct_server, 1).c_str(), spread(direct_p50, 0).c_str());
+  std::printf("| %s | %s exo-proxy | %s | %s |\n", proxy_label.c_str(),
+              spread(proxy_cpu, 1).c_str(), spread(proxy_server, 1).c_str(),
+              spread(proxy_p50, 0).c_str());
+}
+
+} // namespace exoflow::bench

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -168,5 +169,54 @@ double percentile(std::vector<double> values, double p);
 
 /// The load averages (as `uptime` shows them) and the number of cores, in one line.
 std::string loadAverage();
+
+/// What one timed run of requests measured.
+struct TimedRun {
+  double requests = 0;
+  double subject_cpu = 0; ///< CPU seconds of the process under test (or of this one)
+  double server_cpu = 0;  ///< CPU seconds of the emulator the requests reach
+  std::vector<double> latency_us;
+};
+
+/// Calls `request()` one after another for `seconds`. The subject's CPU is read from /proc for
+/// `subject`, or with getrusage for this process when `subject` is 0; the server's from /proc.
+template <typename Request>
+TimedRun timedRun(double seconds, pid_t subject, pid_t server, Request request) {
+  using Clock = std::chrono::steady_clock;
+  TimedRun run;
+  const double subject_before = subject > 0 ? cpuSeconds(subject) : ownCpu();
+  const double server_before = cpuSeconds(server);
+  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) {
+    const auto start = Clock::now();
+    request();
+    run.latency_us.push_back(
+        std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+    ++run.requests;
+  }
+  run.subject_cpu = (subject > 0 ? cpuSeconds(subject) : ownCpu()) - subject_before;
+  run.server_cpu = cpuSeconds(server) - server_before;
+  return run;
+}
+
+/// A translation path through exo-proxy against the same request sent directly by a tight
+/// client in this process, per request and round by round.
+struct PathComparison {
+  std::vector<double> proxy_cpu;     ///< exo-proxy's CPU µs
+  std::vector<double> proxy_server;  ///< the server's CPU µs on that path
+  std::vector<double> proxy_p50;     ///< µs
+  std::vector<double> direct_cpu;    ///< this process's CPU µs
+  std::vector<double> direct_server; ///< the server's CPU µs on the direct path
+  std::vector<double> direct_p50;    ///< µs
+  std::vector<double> ratio;         ///< proxy_cpu / direct_cpu
+
+  /// Runs both paths, the proxy first in even rounds and the direct client first in odd ones,
+  /// and records the round.
+  void round(int index, const std::function<TimedRun()>& through,
+             const std::function<TimedRun()>& direct);
+  /// The markdown table of both paths: `unit` names a request ("send"), `server` the emulator.
+  void printTable(const std::string& unit, const std::string& server,
+                  const std::string& direct_label, const std::string& proxy_label) const;
+};
 
 } // namespace exoflow::bench

@@ -28,7 +28,6 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <sys/resource.h>
 
 #include "backend/aws/json_api.h"
 #include "backend/cloud.h"
@@ -41,41 +40,20 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
-/// What one timed run measured.
-struct Run {
+/// What one run of the throughput part measured.
+struct ThroughputRun {
   double sends = 0;
-  double subject_cpu = 0; ///< exo-proxy's CPU seconds, or this process's for the direct client
-  double moto_cpu = 0;
-  double subject_user_cpu = 0; ///< the user-mode part of subject_cpu (throughput part only)
-  std::vector<double> latency_us;
+  double subject_cpu = 0;      ///< exo-proxy's CPU seconds, or this process's for the direct client
+  double subject_user_cpu = 0; ///< the user-mode part of subject_cpu
 };
-
-/// Calls `send()` one after another for `seconds`.
-template <typename Send> Run timed(double seconds, pid_t subject, pid_t moto, Send send) {
-  Run run;
-  const double subject_before = subject > 0 ? cpuSeconds(subject) : ownCpu();
-  const double moto_before = cpuSeconds(moto);
-  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
-  while (Clock::now() < end) {
-    const auto start = Clock::now();
-    send();
-    run.latency_us.push_back(
-        std::chrono::duration<double, std::micro>(Clock::now() - start).count());
-    ++run.sends;
-  }
-  run.subject_cpu = (subject > 0 ? cpuSeconds(subject) : ownCpu()) - subject_before;
-  run.moto_cpu = cpuSeconds(moto) - moto_before;
-  return run;
-}
 
 /// Runs `concurrency` threads for `seconds`, each calling `send(thread)` one after another.
 template <typename Send>
-Run concurrent(double seconds, int concurrency, pid_t subject, pid_t server, Send send) {
-  Run run;
+ThroughputRun concurrent(double seconds, int concurrency, pid_t subject, Send send) {
+  ThroughputRun run;
   std::atomic<long> sends{0};
   const double subject_before = subject > 0 ? cpuSeconds(subject) : ownCpu();
   const double user_before = subject > 0 ? userCpuSeconds(subject) : ownUserCpu();
-  const double server_before = cpuSeconds(server);
   const auto end = Clock::now() + std::chrono::duration<double>(seconds);
   std::vector<std::thread> threads;
   for (int t = 0; t < concurrency; ++t) {
@@ -90,9 +68,7 @@ Run concurrent(double seconds, int concurrency, pid_t subject, pid_t server, Sen
     thread.join();
   run.subject_cpu = (subject > 0 ? cpuSeconds(subject) : ownCpu()) - subject_before;
   run.subject_user_cpu = (subject > 0 ? userCpuSeconds(subject) : ownUserCpu()) - user_before;
-  run.moto_cpu = cpuSeconds(server) - server_before;
   run.sends = static_cast<double>(sends.load());
-  run.latency_us.push_back(seconds * 1e6 / run.sends); // the mean interval between sends
   return run;
 }
 
@@ -157,13 +133,11 @@ credentials:
   for (int round = 0; round < rounds; ++round) {
     std::fprintf(stderr, "sqs (canned): round %d/%d\n", round + 1, rounds);
     const auto through = [&] {
-      return concurrent(seconds, concurrency, proxy.pid(), sqs_stand_in.pid(), through_send);
+      return concurrent(seconds, concurrency, proxy.pid(), through_send);
     };
-    const auto direct = [&] {
-      return concurrent(seconds, concurrency, 0, sqs_stand_in.pid(), direct_send);
-    };
-    Run p;
-    Run d;
+    const auto direct = [&] { return concurrent(seconds, concurrency, 0, direct_send); };
+    ThroughputRun p;
+    ThroughputRun d;
     if (round % 2 == 0) {
       p = through();
       d = direct();
@@ -251,36 +225,26 @@ credentials:
     if (!sqs.callAndWait("SendMessage", direct_body, false)) throw std::runtime_error("send");
   }
 
-  std::vector<double> proxy_cpu, proxy_moto, proxy_p50, direct_cpu, direct_moto, direct_p50, ratio;
+  PathComparison sends;
   for (int round = 0; round < rounds; ++round) {
     std::fprintf(stderr, "sqs: round %d/%d\n", round + 1, rounds);
     (void)sqs.callAndWait("PurgeQueue", {{"QueueUrl", queue_url}}, true); // keep moto's list short
-    const auto through = [&] {
-      return timed(seconds, proxy.pid(), moto.pid(), [&] {
-        if (!exo->sendMessage("jobs", message)) throw std::runtime_error("send through exo-proxy");
-      });
-    };
-    const auto direct = [&] {
-      return timed(seconds, 0, moto.pid(), [&] {
-        if (!sqs.callAndWait("SendMessage", direct_body, false)) throw std::runtime_error("send");
-      });
-    };
-    Run p;
-    Run d;
-    if (round % 2 == 0) {
-      p = through();
-      d = direct();
-    } else {
-      d = direct();
-      p = through();
-    }
-    proxy_cpu.push_back(p.subject_cpu / p.sends * 1e6);
-    proxy_moto.push_back(p.moto_cpu / p.sends * 1e6);
-    proxy_p50.push_back(median(p.latency_us));
-    direct_cpu.push_back(d.subject_cpu / d.sends * 1e6);
-    direct_moto.push_back(d.moto_cpu / d.sends * 1e6);
-    direct_p50.push_back(median(d.latency_us));
-    ratio.push_back(proxy_cpu.back() / direct_cpu.back());
+    sends.round(
+        round,
+        [&] {
+          return timedRun(seconds, proxy.pid(), moto.pid(), [&] {
+            if (!exo->sendMessage("jobs", message)) {
+              throw std::runtime_error("send through exo-proxy");
+            }
+          });
+        },
+        [&] {
+          return timedRun(seconds, 0, moto.pid(), [&] {
+            if (!sqs.callAndWait("SendMessage", direct_body, false)) {
+              throw std::runtime_error("send");
+            }
+          });
+        });
   }
 
   std::printf("## aws.sqs translation path, %s\n\n", loadAverage().c_str());
@@ -288,17 +252,12 @@ credentials:
               seconds, rounds,
               front ? "through a keep-alive nginx in front of moto"
                     : "straight to moto (a new connection per send)");
-  std::printf(
-      "| path | CPU µs / send (subject) | moto CPU µs / send | p50 µs |\n|---|---:|---:|---:|\n");
-  std::printf("| direct: JSON-protocol client in this process (reference) | %s | %s | %s |\n",
-              spread(direct_cpu, 1).c_str(), spread(direct_moto, 1).c_str(),
-              spread(direct_p50, 0).c_str());
-  std::printf("| through exo-proxy: libexoclient -> exo-proxy -> moto | %s exo-proxy | %s | %s |\n",
-              spread(proxy_cpu, 1).c_str(), spread(proxy_moto, 1).c_str(),
-              spread(proxy_p50, 0).c_str());
+  sends.printTable("send", "moto", "direct: JSON-protocol client in this process (reference)",
+                   "through exo-proxy: libexoclient -> exo-proxy -> moto");
   std::printf("\nexo-proxy CPU per send: %.1f µs (target ≤ 75); / the direct client's: %s; "
               "added p50: %.0f µs\n",
-              median(proxy_cpu), spread(ratio, 2).c_str(), median(proxy_p50) - median(direct_p50));
+              median(sends.proxy_cpu), spread(sends.ratio, 2).c_str(),
+              median(sends.proxy_p50) - median(sends.direct_p50));
   std::printf("load at the end: %s\n", loadAverage().c_str());
   return 0;
 }

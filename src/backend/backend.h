@@ -14,6 +14,7 @@
 #include <initializer_list>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "common/error.h"
 
@@ -57,6 +58,15 @@ struct BackendContext {
   std::filesystem::path data_dir; ///< the proxy's data_dir (absolute)
   Scheduler* scheduler = nullptr; ///< never null
   CloudServices* cloud = nullptr; ///< the HTTP client and credentials; cloud backends need it
+  /// Where this proxy runs: the config's `identity` (cloud "aws", "azure" or "local", and the
+  /// region). Azure backends name this region in describe(), as their endpoints carry none.
+  std::string identity_cloud = "local";
+  std::string identity_region{};
+
+  /// The region this proxy runs in when it runs on `cloud_name`; "" otherwise.
+  std::string regionOn(std::string_view cloud_name) const {
+    return identity_cloud == cloud_name ? identity_region : std::string();
+  }
 };
 
 /// A set of features of one interface: a bit per enumerator of `E`.

@@ -30,7 +30,12 @@ Result<std::unique_ptr<Bindings>> Bindings::open(const ProxyConfig& config,
       backend::AzureCredentialsSpec{config.azure_credentials.source,
                                     config.azure_credentials.params});
   for (const auto& [name, binding] : config.bindings) {
-    backend::BackendContext context{name, config.data_dir, &scheduler, out->cloud_.get()};
+    backend::BackendContext context{name,
+                                    config.data_dir,
+                                    &scheduler,
+                                    out->cloud_.get(),
+                                    config.identity.cloud,
+                                    config.identity.region};
     switch (binding.kind) {
     case BindingKind::kQueue: {
       QueueEntry& entry = out->queues_[name];

@@ -85,16 +85,6 @@ std::string quoted(const std::string& text) {
   return out + "'";
 }
 
-std::string hex(const std::string& bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (char c : bytes) {
-    out += kDigits[static_cast<unsigned char>(c) >> 4];
-    out += kDigits[static_cast<unsigned char>(c) & 15];
-  }
-  return out;
-}
-
 class AzureStorageProxyTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -202,31 +192,30 @@ TEST_F(AzureStorageProxyTest, ALargeMessageTravelsByClaimCheckAndItsBlobGoesWith
 }
 
 TEST_F(AzureStorageProxyTest, ObjectsAreBlobsMicrosoftsBlobClientReadsAndWrites) {
-  // Blob names are the keys' bytes as letter pairs (azure_blob.h): "docs/a b.txt".
-  const std::string key = "docs/a b.txt";
-  std::string name;
-  for (char c : key) {
-    name += static_cast<char>('A' + (static_cast<unsigned char>(c) >> 4));
-    name += static_cast<char>('a' + (static_cast<unsigned char>(c) & 15));
-  }
-  const HttpResponse put = proxy_->call("PUT", "/v1/buckets/assets/objects/docs/a%20b.txt",
-                                        "from exo ✓", {{"Content-Type", "text/markdown"}});
+  // An ordinary key is the blob's name.
+  const std::string key = "orders/2026/a b ✓.json";
+  const std::string path = "/v1/buckets/assets/objects/orders/2026/a%20b%20%E2%9C%93.json";
+  const HttpResponse put =
+      proxy_->call("PUT", path, "from exo ✓", {{"Content-Type", "text/markdown"}});
   ASSERT_EQ(put.status, 200) << put.body;
   EXPECT_EQ(put.header("x-exo-backend"), "azure.blob:devstoreaccount1");
-  const json got = client("blob-get " + queue_ + " " + name);
+  const json names = client("blob-names " + queue_);
+  ASSERT_TRUE(names.is_object()) << names;
+  EXPECT_EQ(names["names"], json::array({key}));
+  const json got = client("blob-get " + queue_ + " " + quoted(key));
   ASSERT_TRUE(got.is_object()) << got;
   EXPECT_EQ(got["text"], "from exo ✓");
   EXPECT_EQ(got["contentType"], "text/markdown");
 
   // Written by the client: served with Azure's MD5 as the ETag.
-  ASSERT_TRUE(
-      client("blob-put " + queue_ + " " + name + " " + quoted("from the client")).is_object());
-  const HttpResponse read = proxy_->call("GET", "/v1/buckets/assets/objects/docs/a%20b.txt");
+  ASSERT_TRUE(client("blob-put " + queue_ + " " + quoted(key) + " " + quoted("from the client"))
+                  .is_object());
+  const HttpResponse read = proxy_->call("GET", path);
   ASSERT_EQ(read.status, 200) << read.body;
   EXPECT_EQ(read.body, "from the client");
   EXPECT_EQ(read.header("content-type"), "text/plain");
   EXPECT_EQ(read.header("etag"), "\"bf973519da30f2f3543d83f363289373\"") << "not the body's MD5";
-  const HttpResponse listed = proxy_->call("GET", "/v1/buckets/assets/objects?prefix=docs/");
+  const HttpResponse listed = proxy_->call("GET", "/v1/buckets/assets/objects?prefix=orders/");
   ASSERT_EQ(listed.status, 200) << listed.body;
   const json objects = json::parse(listed.body)["objects"];
   ASSERT_EQ(objects.size(), 1U) << listed.body;
@@ -234,39 +223,134 @@ TEST_F(AzureStorageProxyTest, ObjectsAreBlobsMicrosoftsBlobClientReadsAndWrites)
   EXPECT_EQ(objects[0]["etag"], read.header("etag"));
 }
 
+/// Every page of a listing through the proxy: objects' keys and "prefix:"-marked prefixes, each
+/// page's in key order.
+std::vector<std::string> listAll(ProxyProcess& proxy, const std::string& query, int* pages) {
+  std::vector<std::string> out;
+  std::string cursor;
+  for (*pages = 0; *pages < 50; ++*pages) {
+    const HttpResponse page = proxy.call("GET", "/v1/buckets/assets/objects?limit=2&" + query +
+                                                    (cursor.empty() ? "" : "&cursor=" + cursor));
+    EXPECT_EQ(page.status, 200) << page.body;
+    if (page.status != 200) break;
+    const json body = json::parse(page.body);
+    std::vector<std::string> entries;
+    for (const json& o : body["objects"])
+      entries.push_back(o["key"]);
+    for (const json& p : body["prefixes"])
+      entries.push_back("prefix:" + p.get<std::string>());
+    std::sort(entries.begin(), entries.end(), [](const std::string& a, const std::string& b) {
+      auto bare = [](const std::string& e) { return e.rfind("prefix:", 0) == 0 ? e.substr(7) : e; };
+      return bare(a) < bare(b);
+    });
+    out.insert(out.end(), entries.begin(), entries.end());
+    if (body["next_cursor"].is_null()) {
+      ++*pages;
+      break;
+    }
+    cursor = body["next_cursor"];
+  }
+  return out;
+}
+
+// A key Azure would refuse or change ("." segments, a trailing dot, an empty segment, a
+// backslash) is stored whole below "~" as letter pairs (names.h); Microsoft's client reads and
+// writes it by that name, and listings stay in key order across natural and escaped keys.
+TEST_F(AzureStorageProxyTest, KeysAzureCannotHoldAreEscapedAndListedInKeyOrder) {
+  for (const std::string path :
+       {"reports/2026/q1.pdf", "reports/2026-old", "reports/x", "reports/.%2Fdraft.",
+        "reports/%2Fempty", "reports/a%5Cb", "reports/2026/.%2Fx"}) {
+    const HttpResponse put = proxy_->call("PUT", "/v1/buckets/assets/objects/" + path, path);
+    ASSERT_EQ(put.status, 200) << path << ": " << put.body;
+  }
+  const json names = client("blob-names " + queue_);
+  ASSERT_TRUE(names.is_object()) << names;
+  const std::vector<std::string> on_azure = names["names"];
+  for (const char* natural : {"reports/2026/q1.pdf", "reports/2026-old", "reports/x"}) {
+    EXPECT_NE(std::find(on_azure.begin(), on_azure.end(), natural), on_azure.end()) << natural;
+  }
+  EXPECT_EQ(on_azure.size(), 7U) << names;
+  const json draft = client("blob-get " + queue_ + " '~HcGfHaGpHcHeHdCpCoCpGeHcGbGgHeCo'");
+  ASSERT_TRUE(draft.is_object()) << draft;
+  EXPECT_EQ(draft["text"], "reports/.%2Fdraft.");
+  // The client writes "notes/.." by its escaped name; the proxy serves it by its key.
+  ASSERT_TRUE(client("blob-put " + queue_ + " '~GoGpHeGfHdCpCoCo' " + quoted("dots")).is_object());
+  const HttpResponse dots = proxy_->call("GET", "/v1/buckets/assets/objects/notes/%2E%2E");
+  ASSERT_EQ(dots.status, 200) << dots.body;
+  EXPECT_EQ(dots.body, "dots");
+
+  int pages = 0;
+  EXPECT_EQ(listAll(*proxy_, "prefix=", &pages),
+            (std::vector<std::string>{"notes/..", "reports/./draft.", "reports//empty",
+                                      "reports/2026-old", "reports/2026/./x", "reports/2026/q1.pdf",
+                                      "reports/a\\b", "reports/x"}));
+  EXPECT_EQ(pages, 4);
+  EXPECT_EQ(listAll(*proxy_, "prefix=reports/&delimiter=/", &pages),
+            (std::vector<std::string>{"prefix:reports/./", "prefix:reports//", "reports/2026-old",
+                                      "prefix:reports/2026/", "reports/a\\b", "reports/x"}));
+  // "reports/2026/" ends the second page from the natural range; the escaped range's (of
+  // "reports/2026/./x") is not listed again on the third.
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(listAll(*proxy_, "prefix=reports/.&delimiter=/", &pages),
+            (std::vector<std::string>{"prefix:reports/./"}));
+}
+
 TEST_F(AzureStorageProxyTest, TableItemsAndTheirVersionsAreSharedWithMicrosoftsTableClient) {
-  const std::string key = "user/1#?";
-  const HttpResponse put =
-      proxy_->call("PUT", "/v1/tables/sessions/items/user%2F1%23%3F", R"({"n": 1})");
+  // An ordinary key is the entity's RowKey.
+  const std::string key = "user:42 ✓";
+  const std::string path = "/v1/tables/sessions/items/user:42%20%E2%9C%93";
+  const HttpResponse put = proxy_->call("PUT", path, R"({"n": 1})");
   ASSERT_EQ(put.status, 200) << put.body;
   EXPECT_EQ(put.header("x-exo-backend"), "azure.table:devstoreaccount1");
   const std::string etag = put.header("etag");
 
-  const json entity = client("table-get " + table_ + " exo " + hex(key));
+  const json entity = client("table-get " + table_ + " exo " + quoted(key));
   ASSERT_TRUE(entity.is_object()) << entity;
   EXPECT_EQ(json::parse(entity["v0"].get<std::string>()), json({{"n", 1}})) << entity;
   EXPECT_EQ(entity["n"], 1);
 
   // The client writes over the proxy's version with If-Match; the proxy's old version then fails.
-  json update = {{"partitionKey", "exo"}, {"rowKey", hex(key)}, {"n", 1}, {"v0", R"({"n": 2})"}};
+  json update = {{"partitionKey", "exo"}, {"rowKey", key}, {"n", 1}, {"v0", R"({"n": 2})"}};
   const json updated =
       client("table-update " + table_ + " " + quoted(update.dump()) + " " + quoted(entity["etag"]));
   ASSERT_TRUE(updated.is_object() && updated.contains("etag")) << updated;
-  const HttpResponse got = proxy_->call("GET", "/v1/tables/sessions/items/user%2F1%23%3F");
+  const HttpResponse got = proxy_->call("GET", path);
   ASSERT_EQ(got.status, 200) << got.body;
   EXPECT_EQ(json::parse(got.body), json({{"n", 2}}));
   EXPECT_NE(got.header("etag"), etag);
-  const HttpResponse stale =
-      proxy_->call("PUT", "/v1/tables/sessions/items/user%2F1%23%3F", "3", {{"If-Match", etag}});
+  const HttpResponse stale = proxy_->call("PUT", path, "3", {{"If-Match", etag}});
   EXPECT_EQ(stale.status, 412) << stale.body;
 
   // And the other way: the client's stale ETag fails once the proxy wrote.
-  const HttpResponse next = proxy_->call("PUT", "/v1/tables/sessions/items/user%2F1%23%3F", "4",
-                                         {{"If-Match", got.header("etag")}});
+  const HttpResponse next = proxy_->call("PUT", path, "4", {{"If-Match", got.header("etag")}});
   ASSERT_EQ(next.status, 200) << next.body;
   const json refused = client("table-update " + table_ + " " + quoted(update.dump()) + " " +
                               quoted(updated["etag"]));
   EXPECT_EQ(refused["error"], 412) << refused;
+}
+
+// Table forbids / \ # ? in keys: such a key is stored below "~" as letter pairs, which the
+// client reads and writes by that RowKey, and listings keep the keys' order.
+TEST_F(AzureStorageProxyTest, TableKeysWithCharactersAzureForbidsAreEscaped) {
+  ASSERT_EQ(proxy_->call("PUT", "/v1/tables/sessions/items/user%2F1%23%3F", "1").status, 200);
+  ASSERT_EQ(proxy_->call("PUT", "/v1/tables/sessions/items/user0", "2").status, 200);
+  const json rows = client("table-row-keys " + table_ + " exo");
+  ASSERT_TRUE(rows.is_object()) << rows;
+  EXPECT_EQ(rows["rowKeys"], json::array({"user0", "~HfHdGfHcCpDbCdDp"}));
+  const json entity = client("table-get " + table_ + " exo '~HfHdGfHcCpDbCdDp'");
+  ASSERT_TRUE(entity.is_object()) << entity;
+  EXPECT_EQ(entity["v0"], "1");
+  const json written = {{"partitionKey", "exo"}, {"rowKey", "~GbCpGc"}, {"n", 1}, {"v0", "3"}};
+  ASSERT_TRUE(client("table-upsert " + table_ + " " + quoted(written.dump())).is_object());
+  const HttpResponse got = proxy_->call("GET", "/v1/tables/sessions/items/a%2Fb");
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(got.body, "3");
+  const HttpResponse listed = proxy_->call("GET", "/v1/tables/sessions/items?limit=2");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  const json items = json::parse(listed.body)["items"];
+  ASSERT_EQ(items.size(), 2U) << listed.body;
+  EXPECT_EQ(items[0]["key"], "a/b");
+  EXPECT_EQ(items[1]["key"], "user/1#?") << "'/' sorts before '0' whatever the RowKeys";
 }
 
 // Azurite stopped (SIGSTOP; a killed Azurite would forget its queues): calls answer 503 within
@@ -348,6 +432,31 @@ TEST(AzureStorageProxyStartTest, ARefusedConnectionIsUnavailable) {
     EXPECT_EQ(r.status, 503) << r.body;
     EXPECT_EQ(json::parse(r.body, nullptr, false)["error"]["code"], "Unavailable") << r.body;
   }
+}
+
+// On an Azure node the backends name the region the proxy's identity gives (their endpoints
+// name only the account); elsewhere the account.
+TEST(AzureStorageProxyStartTest, OnAnAzureNodeTheBackendsNameItsRegion) {
+  ASSERT_TRUE(azurite().available()) << azurite().why();
+  TempDir dir;
+  ProxyProcess proxy(dir.path(), "identity: {cloud: azure, region: eastus}\n" +
+                                     configFor("region-queue", "regiontable"));
+  ASSERT_TRUE(proxy.started()) << proxy.errors();
+  const HttpResponse sent =
+      proxy.call("POST", "/v1/queues/orders/messages", R"({"messages": [{"body": "m"}]})");
+  EXPECT_EQ(sent.status, 200) << sent.body;
+  EXPECT_EQ(sent.header("x-exo-backend"), "azure.queue:eastus");
+  const HttpResponse put = proxy.call("PUT", "/v1/buckets/assets/objects/k", "v");
+  EXPECT_EQ(put.header("x-exo-backend"), "azure.blob:eastus");
+  const HttpResponse item = proxy.call("PUT", "/v1/tables/sessions/items/k", "1");
+  EXPECT_EQ(item.header("x-exo-backend"), "azure.table:eastus");
+
+  TempDir aws_dir;
+  ProxyProcess on_aws(aws_dir.path(), "identity: {cloud: aws, region: us-east-1}\n" +
+                                          configFor("region-queue", "regiontable"));
+  ASSERT_TRUE(on_aws.started()) << on_aws.errors();
+  EXPECT_EQ(on_aws.call("PUT", "/v1/tables/sessions/items/k", "2").header("x-exo-backend"),
+            "azure.table:devstoreaccount1");
 }
 
 TEST(AzureStorageProxyStartTest, AQueueThatDoesNotExistStopsTheStartNamingIt) {

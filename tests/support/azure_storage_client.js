@@ -8,9 +8,11 @@
 //   queue-receive QUEUE            -> {"messageId","messageText","dequeueCount"} or null
 //   queue-count QUEUE              -> {"count"}   (Azure's approximate count)
 //   blob-count CONTAINER           -> {"count"}
+//   blob-names CONTAINER           -> {"names"}   (every blob's name, in Azure's order)
 //   blob-put CONTAINER NAME TEXT   -> {}
 //   blob-get CONTAINER NAME        -> {"text","contentType"}
 //   table-get TABLE PK RK          -> the entity, with "etag"
+//   table-row-keys TABLE PK        -> {"rowKeys"} (the partition's, in Azure's order)
 //   table-upsert TABLE ENTITY_JSON -> {"etag"}
 //   table-update TABLE ENTITY_JSON ETAG -> {"etag"} or {"error": status}
 'use strict';
@@ -72,6 +74,13 @@ async function main() {
       for await (const blob of container.listBlobsFlat()) count += blob ? 1 : 0;
       return { count };
     }
+    case 'blob-names': {
+      const container =
+        BlobServiceClient.fromConnectionString(connection).getContainerClient(args[0]);
+      const names = [];
+      for await (const blob of container.listBlobsFlat()) names.push(blob.name);
+      return { names };
+    }
     case 'blob-put': {
       const container =
         BlobServiceClient.fromConnectionString(connection).getContainerClient(args[0]);
@@ -91,6 +100,15 @@ async function main() {
     case 'table-get': {
       const table = TableClient.fromConnectionString(connection, args[0], { allowInsecureConnection: true });
       return await table.getEntity(args[1], args[2]);
+    }
+    case 'table-row-keys': {
+      const table = TableClient.fromConnectionString(connection, args[0], { allowInsecureConnection: true });
+      const rowKeys = [];
+      const entities = table.listEntities({
+        queryOptions: { filter: `PartitionKey eq '${args[1]}'`, select: ['RowKey'] },
+      });
+      for await (const entity of entities) rowKeys.push(entity.rowKey);
+      return { rowKeys };
     }
     case 'table-upsert': {
       const table = TableClient.fromConnectionString(connection, args[0], { allowInsecureConnection: true });

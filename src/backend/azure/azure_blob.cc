@@ -10,6 +10,7 @@
 #include <atomic>
 #include <charconv>
 #include <ctime>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -18,6 +19,7 @@
 #include <openssl/evp.h>
 #include <pugixml.hpp>
 
+#include "backend/azure/names.h"
 #include "backend/azure/storage_api.h"
 #include "backend/cloud.h"
 #include "backend/local/codec.h"
@@ -29,33 +31,10 @@ using azure::Call;
 using azure::StorageApi;
 
 constexpr std::size_t kBlockSize = std::size_t{4} << 20;
-constexpr std::size_t kMaxKey = 512;
+constexpr std::size_t kMaxKey = 1024;
+/// Escaped names are "~" and two letters per byte, within Azure's 1,024 characters.
+constexpr std::size_t kMaxEscapedKey = 511;
 constexpr std::size_t kMaxBlocks = 50000;
-
-/// Two letters per byte: A-P for the high nibble, a-p for the low one.
-std::string encodeName(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (const char c : bytes) {
-    const auto u = static_cast<unsigned char>(c);
-    out += static_cast<char>('A' + (u >> 4));
-    out += static_cast<char>('a' + (u & 15));
-  }
-  return out;
-}
-
-std::optional<std::string> decodeName(std::string_view name) {
-  if (name.size() % 2 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(name.size() / 2);
-  for (std::size_t i = 0; i < name.size(); i += 2) {
-    const char high = name[i];
-    const char low = name[i + 1];
-    if (high < 'A' || high > 'P' || low < 'a' || low > 'p') return std::nullopt;
-    out += static_cast<char>(((high - 'A') << 4) | (low - 'a'));
-  }
-  return out;
-}
 
 std::uint64_t number(std::string_view digits) {
   std::uint64_t value = 0;
@@ -355,6 +334,229 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> resolve(const std::option
   return std::make_pair(first, last - first + 1);
 }
 
+/// One entry of a List Blobs answer: an object or a common prefix, with its API key; nullopt
+/// for a name this layout does not produce.
+struct ListEntry {
+  std::string key;
+  std::optional<ObjectInfo> object; ///< nullopt: a prefix
+};
+
+/// One of the two ranges a listing merges, natural names and escaped ones, each its own List
+/// Blobs: where its next call starts (Azure's opaque marker) and how many entries from there
+/// earlier pages took.
+struct Range {
+  bool escaped = false;
+  bool active = false;
+  std::string marker;
+  std::size_t skip = 0;
+  std::vector<std::optional<ListEntry>> entries; ///< this call's, past `skip`
+  std::size_t taken = 0;                         ///< of `entries`
+  std::size_t answered = 0;                      ///< entries Azure gave in this call
+  bool called = false;
+  std::string next_marker;
+};
+
+/// The cursor names both ranges' positions (a range that is done is left out) and the page's
+/// last prefix, which the other range may give again at the start of the next page.
+std::string rangesCursor(const std::array<Range, 2>& ranges, const std::string& last_prefix) {
+  std::map<std::string, std::string> fields;
+  if (!last_prefix.empty()) fields["prefix"] = last_prefix;
+  for (const Range& range : ranges) {
+    if (!range.active) continue;
+    const std::string name = range.escaped ? "e" : "n";
+    std::size_t consumed = range.skip + range.taken;
+    std::string marker = range.marker;
+    if (range.taken == range.entries.size()) {
+      if (range.next_marker.empty()) continue;
+      marker = range.next_marker;
+      consumed -= std::min(consumed, range.answered);
+    }
+    fields[name] = marker;
+    fields[name + "skip"] = std::to_string(consumed);
+  }
+  return local::encodeCursor(local::encodeMap(fields));
+}
+
+Result<void> restoreRanges(const std::string& cursor, std::array<Range, 2>& ranges,
+                           std::string& last_prefix) {
+  Result<std::string> raw = local::decodeCursor(cursor);
+  if (!raw) return tl::unexpected(raw.error());
+  std::optional<std::map<std::string, std::string>> fields = local::decodeMap(*raw);
+  if (!fields) return fail(ErrorCode::kInvalidArgument, "malformed cursor");
+  if (auto prefix = fields->find("prefix"); prefix != fields->end()) last_prefix = prefix->second;
+  for (Range& range : ranges) {
+    const std::string name = range.escaped ? "e" : "n";
+    auto marker = fields->find(name);
+    auto skip = fields->find(name + "skip");
+    range.active = range.active && marker != fields->end();
+    if (!range.active) continue;
+    if (skip == fields->end()) return fail(ErrorCode::kInvalidArgument, "malformed cursor");
+    range.marker = marker->second;
+    range.skip = number(skip->second);
+  }
+  return {};
+}
+
+/// The entries of a List Blobs answer past `skip`, as API keys.
+void readEntries(const pugi::xml_node& results, const std::string& delimiter, Range& range) {
+  std::size_t index = 0;
+  for (pugi::xml_node node : results.child("Blobs").children()) {
+    if (index++ < range.skip) continue;
+    std::string name = node.child_value("Name");
+    const bool prefix = std::string_view(node.name()) == "BlobPrefix";
+    // Azurite ends a prefix after the delimiter's first character; Azure after all of it.
+    if (prefix && !name.ends_with(delimiter) && !name.empty()) {
+      name.pop_back();
+      name += delimiter;
+    }
+    std::optional<std::string> key;
+    if (!prefix) {
+      key = azure::keyOfName(name, azure::NameRules::kBlob);
+    } else if (range.escaped) {
+      // A NUL byte ("Aa") makes the prefix's bytes a key no natural name holds.
+      key = azure::keyOfName(name + "Aa", azure::NameRules::kBlob);
+      if (key) key->pop_back();
+    } else if (!name.starts_with(azure::kEscapeMark)) {
+      key = name;
+    }
+    if (!key || (range.escaped != name.starts_with(azure::kEscapeMark))) {
+      range.entries.emplace_back();
+      continue;
+    }
+    if (prefix) {
+      range.entries.push_back(ListEntry{std::move(*key), std::nullopt});
+      continue;
+    }
+    const pugi::xml_node properties = node.child("Properties");
+    ObjectInfo info;
+    info.key = *key;
+    info.size = number(properties.child_value("Content-Length"));
+    info.etag = etagOf(node.child("Metadata").child_value("exomd5"),
+                       properties.child_value("Content-MD5"), properties.child_value("Etag"));
+    info.last_modified = httpDate(properties.child_value("Last-Modified"));
+    info.content_type = properties.child_value("Content-Type");
+    info.metadata = decodeMetadata(node.child("Metadata").child_value("exometa"));
+    range.entries.push_back(ListEntry{std::move(*key), std::move(info)});
+  }
+  range.answered = index;
+  range.next_marker = results.child_value("NextMarker");
+}
+
+/// A listing in progress: a List Blobs per range, then the merge, and another List Blobs of a
+/// range whenever its answer is used up while Azure holds more of it (what follows could sort
+/// before the other range's entries).
+struct BlobListing {
+  std::shared_ptr<StorageApi> api;
+  std::string container;
+  ListRequest request;
+  std::array<Range, 2> ranges;
+  ListResult result;
+  std::string last_prefix;
+  Done<ListResult> done;
+};
+
+/// Skips the entries of names this layout does not produce; whether `range` has none left in
+/// its answer while Azure holds more.
+bool usedUp(Range& range) {
+  while (range.taken < range.entries.size() && !range.entries[range.taken])
+    ++range.taken;
+  return range.active && range.taken == range.entries.size() && !range.next_marker.empty();
+}
+
+/// Moves entries of both ranges into the result in key order, up to the limit; the range that
+/// needs another List Blobs first, or nullptr.
+Range* mergeRanges(BlobListing& listing) {
+  ListResult& out = listing.result;
+  while (static_cast<int>(out.objects.size() + out.prefixes.size()) < listing.request.limit) {
+    Range* next = nullptr;
+    for (Range& range : listing.ranges) {
+      if (usedUp(range)) return &range;
+      if (!range.active || range.taken == range.entries.size()) continue;
+      if (next == nullptr || range.entries[range.taken]->key < next->entries[next->taken]->key) {
+        next = &range;
+      }
+    }
+    if (next == nullptr) return nullptr;
+    ListEntry& entry = *next->entries[next->taken++];
+    if (entry.object) {
+      out.objects.push_back(std::move(*entry.object));
+    } else if (entry.key != listing.last_prefix) {
+      // Natural and escaped keys can share a prefix: it is listed once.
+      listing.last_prefix = entry.key;
+      out.prefixes.push_back(std::move(entry.key));
+    }
+  }
+  return nullptr;
+}
+
+void listRange(std::shared_ptr<BlobListing> listing, Range* range);
+
+/// Merges what the ranges gave, asking Azure for more where needed, then answers.
+void mergeAndAnswer(std::shared_ptr<BlobListing> listing) {
+  Range* more = mergeRanges(*listing);
+  if (more == nullptr) {
+    // A full page has a cursor only when an entry follows: where the answers left only names
+    // of the other range (or of no key), Azure is asked on.
+    const bool pending =
+        std::any_of(listing->ranges.begin(), listing->ranges.end(), [](Range& range) {
+          (void)usedUp(range);
+          return range.active && range.taken < range.entries.size();
+        });
+    for (Range& range : listing->ranges) {
+      if (!pending && more == nullptr && usedUp(range)) more = &range;
+    }
+  }
+  if (more != nullptr) {
+    more->skip += more->taken;
+    more->skip -= std::min(more->skip, more->answered);
+    more->marker = std::move(more->next_marker);
+    return listRange(std::move(listing), more);
+  }
+  const bool pending =
+      std::any_of(listing->ranges.begin(), listing->ranges.end(),
+                  [](const Range& r) { return r.active && r.taken < r.entries.size(); });
+  if (pending) listing->result.next_cursor = rangesCursor(listing->ranges, listing->last_prefix);
+  listing->done(std::move(listing->result));
+}
+
+/// One List Blobs of `range` from its marker; then the next range's, or the merge.
+void listRange(std::shared_ptr<BlobListing> listing, Range* range) {
+  const ListRequest& request = listing->request;
+  const std::string prefix = range->escaped ? azure::escapedName(request.prefix) : request.prefix;
+  const std::string delimiter =
+      range->escaped ? azure::letterPairs(request.delimiter) : request.delimiter;
+  Call call{
+      "GET",
+      "/" + listing->container,
+      {{"restype", "container"},
+       {"comp", "list"},
+       {"include", "metadata"},
+       {"maxresults", std::to_string(std::min<std::size_t>(5000, range->skip + request.limit))}},
+      {},
+      "",
+      true};
+  if (!prefix.empty()) call.query.emplace_back("prefix", prefix);
+  if (!delimiter.empty()) call.query.emplace_back("delimiter", delimiter);
+  if (!range->marker.empty()) call.query.emplace_back("marker", range->marker);
+  StorageApi& api = *listing->api;
+  api.send(std::move(call), [listing = std::move(listing), range,
+                             delimiter](Result<net::HttpResponse> r) mutable {
+    if (!r) return listing->done(tl::unexpected(r.error()));
+    pugi::xml_document doc;
+    if (!doc.load_buffer(r->body.data(), r->body.size())) {
+      return listing->done(fail(ErrorCode::kUnavailable, "List Blobs: the answer is not XML"));
+    }
+    range->entries.clear();
+    range->taken = 0;
+    range->called = true;
+    readEntries(doc.child("EnumerationResults"), delimiter, *range);
+    if (Range& escaped = listing->ranges[1]; escaped.active && !escaped.called) {
+      return listRange(std::move(listing), &escaped);
+    }
+    mergeAndAnswer(std::move(listing));
+  });
+}
+
 class AzureBlobStore final : public ObjectStore {
 public:
   AzureBlobStore(std::shared_ptr<StorageApi> api, std::string container, std::string location)
@@ -420,63 +622,25 @@ public:
     if (request.limit < 1 || request.limit > 1000) {
       return done(fail(ErrorCode::kInvalidArgument, "limit must be 1..1000"));
     }
-    Call call{"GET",
-              "/" + container_,
-              {{"restype", "container"},
-               {"comp", "list"},
-               {"include", "metadata"},
-               {"maxresults", std::to_string(request.limit)}},
-              {},
-              "",
-              true};
-    if (!request.prefix.empty()) call.query.emplace_back("prefix", encodeName(request.prefix));
-    if (!request.delimiter.empty()) {
-      call.query.emplace_back("delimiter", encodeName(request.delimiter));
-    }
+    auto listing = std::make_shared<BlobListing>();
+    listing->ranges[0].active =
+        azure::naturalNameCanStartWith(request.prefix, azure::NameRules::kBlob);
+    listing->ranges[1].escaped = true;
+    listing->ranges[1].active = true;
     if (!request.cursor.empty()) {
-      Result<std::string> marker = local::decodeCursor(request.cursor);
-      if (!marker) return done(tl::unexpected(marker.error()));
-      call.query.emplace_back("marker", *marker);
+      if (auto restored = restoreRanges(request.cursor, listing->ranges, listing->last_prefix);
+          !restored) {
+        return done(tl::unexpected(restored.error()));
+      }
     }
-    const std::string delimiter = encodeName(request.delimiter);
-    api_->send(std::move(call), [delimiter, done = std::move(done)](Result<net::HttpResponse> r) {
-      if (!r) return done(tl::unexpected(r.error()));
-      pugi::xml_document doc;
-      if (!doc.load_buffer(r->body.data(), r->body.size())) {
-        return done(fail(ErrorCode::kUnavailable, "List Blobs: the answer is not XML"));
-      }
-      const pugi::xml_node results = doc.child("EnumerationResults");
-      ListResult out;
-      for (pugi::xml_node node : results.child("Blobs").children()) {
-        std::string name = node.child_value("Name");
-        const bool prefix = std::string_view(node.name()) == "BlobPrefix";
-        // Azurite ends a prefix after the delimiter's first character; Azure after all of it.
-        if (prefix && !name.ends_with(delimiter) && !name.empty()) {
-          name.pop_back();
-          name += delimiter;
-        }
-        std::optional<std::string> key = decodeName(name);
-        if (!key) continue; // a blob this backend did not write
-        if (prefix) {
-          out.prefixes.push_back(std::move(*key));
-          continue;
-        }
-        const pugi::xml_node properties = node.child("Properties");
-        ObjectInfo info;
-        info.key = std::move(*key);
-        info.size = number(properties.child_value("Content-Length"));
-        info.etag = etagOf(node.child("Metadata").child_value("exomd5"),
-                           properties.child_value("Content-MD5"), properties.child_value("Etag"));
-        info.last_modified = httpDate(properties.child_value("Last-Modified"));
-        info.content_type = properties.child_value("Content-Type");
-        info.metadata = decodeMetadata(node.child("Metadata").child_value("exometa"));
-        out.objects.push_back(std::move(info));
-      }
-      if (std::string next = results.child_value("NextMarker"); !next.empty()) {
-        out.next_cursor = local::encodeCursor(next);
-      }
-      done(std::move(out));
-    });
+    listing->api = api_;
+    listing->container = container_;
+    listing->request = std::move(request);
+    listing->done = std::move(done);
+    for (Range& range : listing->ranges) {
+      if (range.active) return listRange(listing, &range);
+    }
+    listing->done(ListResult{});
   }
 
 private:
@@ -485,10 +649,17 @@ private:
       return fail(ErrorCode::kInvalidArgument,
                   fmt::format("azure.blob keys hold 1 to {} bytes", kMaxKey));
     }
+    if (key.size() > kMaxEscapedKey && !azure::isNaturalName(key, azure::NameRules::kBlob)) {
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("azure.blob keys that Azure cannot hold as they are (an empty or "
+                              "dot-ended path segment, a backslash, ...) hold at most {} bytes",
+                              kMaxEscapedKey));
+    }
     return {};
   }
   std::string blobPath(const std::string& key) const {
-    return "/" + container_ + "/" + encodeName(key);
+    return "/" + container_ + "/" +
+           azure::percentEncode(azure::storedName(key, azure::NameRules::kBlob), true);
   }
 
   std::shared_ptr<StorageApi> api_;
@@ -546,7 +717,9 @@ Result<std::unique_ptr<ObjectStore>> openObjectStore(const BackendSpec& spec,
                                                     container, created.error().message));
     }
   }
-  return std::make_unique<AzureBlobStore>(std::move(api), container, account);
+  std::string location = context.regionOn("azure");
+  if (location.empty()) location = account;
+  return std::make_unique<AzureBlobStore>(std::move(api), container, std::move(location));
 }
 
 } // namespace exoflow::backend::azure_blob

@@ -823,7 +823,8 @@ Result<std::unique_ptr<Queue>> openQueue(const BackendSpec& spec, const QueueCon
       DedupWindow::open(context.data_dir / context.binding / "azure-queue-dedup.sqlite");
   if (!dedup) return tl::unexpected(dedup.error());
   core->dedup = std::move(*dedup);
-  std::string location = account;
+  std::string location = context.regionOn("azure");
+  if (location.empty()) location = account;
   return std::make_unique<AzureQueue>(std::move(core), std::move(location));
 }
 

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "backend/azure/names.h"
 #include "backend/azure/storage_api.h"
 #include "backend/cloud.h"
 #include "backend/local/codec.h"
@@ -42,7 +43,17 @@ Call tableCall(std::string method, std::string path, std::string body = "",
 }
 
 std::string rowKey(std::string_view key) {
-  return local::toHex(key);
+  return azure::storedName(key, azure::NameRules::kTable);
+}
+
+/// A string literal of an OData filter or key: quotes doubled.
+std::string literal(std::string_view text) {
+  std::string out = "'";
+  for (const char c : text) {
+    out += c;
+    if (c == '\'') out += '\'';
+  }
+  return out + "'";
 }
 
 /// The value's properties: chunks cut between UTF-8 characters.
@@ -72,7 +83,8 @@ std::optional<KvItem> itemOf(const json& entity, std::string version) {
   const json& row = member(entity, "RowKey");
   const json& count = member(entity, "n");
   if (!row.is_string() || !count.is_number_integer()) return std::nullopt;
-  std::optional<std::string> key = local::fromHex(row.get<std::string>());
+  std::optional<std::string> key =
+      azure::keyOfName(row.get<std::string>(), azure::NameRules::kTable);
   if (!key) return std::nullopt;
   KvItem item;
   item.key = std::move(*key);
@@ -97,22 +109,42 @@ std::optional<std::string> etagOf(const std::string& version) {
   return etag;
 }
 
-/// A listing in progress: Azure may answer with fewer entities than asked and a continuation.
+/// A listing in progress: the range of natural RowKeys, then the range of escaped ones, each
+/// read up to one item past the page (Azure may answer in parts, with continuations) and merged
+/// in key order into `items`; the page is then the first of them.
 struct Listing {
   std::shared_ptr<StorageApi> api;
   std::string table;
-  std::string filter;
+  std::vector<std::string> filters; ///< the ranges still to read, the current one first
   int limit = 0;
-  KvListResult result;
+  std::size_t range_start = 0; ///< where the current range's items begin in `items`
+  std::vector<KvItem> items;
   Done<KvListResult> done;
 };
 
+void finishListing(Listing& listing) {
+  KvListResult result;
+  if (listing.items.size() > static_cast<std::size_t>(listing.limit)) {
+    // The one past the page: where the next page starts.
+    result.next_cursor = local::encodeCursor(listing.items[listing.limit].key);
+    listing.items.resize(listing.limit);
+  }
+  result.items = std::move(listing.items);
+  listing.done(std::move(result));
+}
+
+/// Whether the current range has given one item past the page.
+bool rangeRead(const Listing& listing) {
+  return listing.items.size() - listing.range_start > static_cast<std::size_t>(listing.limit);
+}
+
 void listPage(std::shared_ptr<Listing> listing, std::string next_partition, std::string next_row) {
+  if (listing->filters.empty()) return finishListing(*listing);
+  const std::size_t read = listing->items.size() - listing->range_start;
   Call call = tableCall("GET", "/" + listing->table + "()");
-  call.query = {{"$filter", listing->filter},
-                // One more than asked: whether a next page exists without another call.
-                {"$top", std::to_string(listing->limit + 1 -
-                                        static_cast<int>(listing->result.items.size()))}};
+  // One more than asked: whether a next page exists without another call.
+  call.query = {{"$filter", listing->filters.front()},
+                {"$top", std::to_string(static_cast<std::size_t>(listing->limit) + 1 - read)}};
   if (!next_partition.empty()) call.query.emplace_back("NextPartitionKey", next_partition);
   if (!next_row.empty()) call.query.emplace_back("NextRowKey", next_row);
   StorageApi& api = *listing->api;
@@ -124,23 +156,51 @@ void listPage(std::shared_ptr<Listing> listing, std::string next_partition, std:
       return listing->done(fail(ErrorCode::kUnavailable, "Query Entities: no value array"));
     }
     for (const json& entity : entities) {
+      if (rangeRead(*listing)) break;
       std::string etag = local::base64UrlEncode(
           member(entity, "odata.etag").is_string() ? member(entity, "odata.etag").get<std::string>()
                                                    : std::string());
       std::optional<KvItem> item = itemOf(entity, std::move(etag));
-      if (!item) continue;
-      if (static_cast<int>(listing->result.items.size()) == listing->limit) {
-        // The one past the page: where the next page starts.
-        listing->result.next_cursor = local::encodeCursor(item->key);
-        return listing->done(std::move(listing->result));
-      }
-      listing->result.items.push_back(std::move(*item));
+      if (item) listing->items.push_back(std::move(*item));
     }
     std::string partition = r->header("x-ms-continuation-nextpartitionkey");
     std::string row = r->header("x-ms-continuation-nextrowkey");
-    if (partition.empty() && row.empty()) return listing->done(std::move(listing->result));
-    listPage(std::move(listing), std::move(partition), std::move(row));
+    if (!rangeRead(*listing) && (!partition.empty() || !row.empty())) {
+      return listPage(std::move(listing), std::move(partition), std::move(row));
+    }
+    // This range is read: merged with the one before, and on to the next.
+    auto middle = listing->items.begin() + static_cast<std::ptrdiff_t>(listing->range_start);
+    std::inplace_merge(listing->items.begin(), middle, listing->items.end(),
+                       [](const KvItem& a, const KvItem& b) { return a.key < b.key; });
+    listing->range_start = listing->items.size();
+    listing->filters.erase(listing->filters.begin());
+    listPage(std::move(listing), "", "");
   });
+}
+
+/// The filters of the two ranges a listing of `prefix` from `start` reads: natural RowKeys from
+/// `start` to the end of the prefix, and escaped ones over the same keys.
+std::vector<std::string> listingFilters(const std::string& prefix, const std::string& start) {
+  const std::string partition = "PartitionKey eq " + literal(kPartition);
+  std::vector<std::string> filters;
+  if (azure::naturalNameCanStartWith(prefix, azure::NameRules::kTable)) {
+    std::string natural = partition;
+    if (!start.empty()) natural += " and RowKey ge " + literal(start);
+    if (std::optional<std::string> end = azure::naturalPrefixEnd(prefix)) {
+      natural += " and RowKey lt " + literal(*end);
+    }
+    if (prefix.empty()) {
+      // Escaped names start with '~', and no natural name with U+007F..U+009F.
+      natural += fmt::format(" and (RowKey lt {} or RowKey ge {})",
+                             literal(std::string(1, azure::kEscapeMark)), literal("\xC2\xA0"));
+    }
+    filters.push_back(std::move(natural));
+  }
+  // Letter pairs are A-P and a-p: every escaped name that starts with the prefix's is below "q".
+  filters.push_back(fmt::format("{} and RowKey ge {} and RowKey lt {}", partition,
+                                literal(azure::escapedName(start)),
+                                literal(azure::escapedName(prefix) + "q")));
+  return filters;
 }
 
 class AzureTable final : public KvStore {
@@ -220,25 +280,19 @@ public:
     if (request.limit < 1 || request.limit > 1000) {
       return done(fail(ErrorCode::kInvalidArgument, "limit must be 1..1000"));
     }
-    std::string filter = fmt::format("PartitionKey eq '{}'", kPartition);
-    const std::string low = rowKey(request.prefix);
+    std::string start = request.prefix;
     if (!request.cursor.empty()) {
       Result<std::string> resume = local::decodeCursor(request.cursor);
       if (!resume) return done(tl::unexpected(resume.error()));
       if (!resume->starts_with(request.prefix)) {
         return done(fail(ErrorCode::kInvalidArgument, "the cursor belongs to another prefix"));
       }
-      filter += fmt::format(" and RowKey ge '{}'", rowKey(*resume));
-    } else if (!low.empty()) {
-      filter += fmt::format(" and RowKey ge '{}'", low);
-    }
-    if (std::optional<std::string> high = local::prefixSuccessor(low)) {
-      filter += fmt::format(" and RowKey lt '{}'", *high);
+      start = std::move(*resume);
     }
     auto listing = std::make_shared<Listing>();
     listing->api = api_;
     listing->table = table_;
-    listing->filter = std::move(filter);
+    listing->filters = listingFilters(request.prefix, start);
     listing->limit = request.limit;
     listing->done = std::move(done);
     listPage(std::move(listing), "", "");
@@ -246,7 +300,8 @@ public:
 
 private:
   std::string entityPath(const std::string& row) const {
-    return fmt::format("/{}(PartitionKey='{}',RowKey='{}')", table_, kPartition, row);
+    return fmt::format("/{}(PartitionKey={},RowKey={})", table_, literal(kPartition),
+                       azure::percentEncode(literal(row), false));
   }
 
   std::shared_ptr<StorageApi> api_;
@@ -317,7 +372,9 @@ Result<std::unique_ptr<KvStore>> openKvStore(const BackendSpec& spec, const KvSt
                   fmt::format("creating Azure table \"{}\": {}", table, created.error().message));
     }
   }
-  return std::make_unique<AzureTable>(std::move(api), table, account);
+  std::string location = context.regionOn("azure");
+  if (location.empty()) location = account;
+  return std::make_unique<AzureTable>(std::move(api), table, std::move(location));
 }
 
 } // namespace exoflow::backend::azure_table

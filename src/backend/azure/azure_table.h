@@ -6,11 +6,11 @@
 // and tests: create the table when missing).
 //
 // Layout: every item is an entity of one partition ("exo"), so that a prefix lists in key order;
-// its RowKey is the key's bytes in lower-case hex, which Azure stores whatever the key holds
-// (it forbids / \ # ? and control characters) and which sorts in the byte order of the keys. The
-// value is split across string properties v0, v1, ... (Azure holds 64 KiB per property) with
-// their count in `n`. The version is the entity's ETag in base64url: If-Match and insert (for
-// If-None-Match: *) give the conditional writes.
+// its RowKey is the key, or, for a key holding a character Azure forbids (/ \ # ? and control
+// characters), its escape (names.h): "~" and the key's bytes as letter pairs. A listing reads
+// both ranges and merges them in key order. The value is split across string properties v0, v1,
+// ... (Azure holds 64 KiB per property) with their count in `n`. The version is the entity's ETag
+// in base64url: If-Match and insert (for If-None-Match: *) give the conditional writes.
 
 #include <memory>
 
