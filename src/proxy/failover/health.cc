@@ -199,9 +199,7 @@ struct HealthChecker::Shared : std::enable_shared_from_this<Shared> {
       scheduler->after(health->policy().check_timeout, [self, index = index, id = id] {
         self->answer(index, id, fail(ErrorCode::kUnavailable, "the health check timed out"));
       });
-      probe(index, [self, index = index, id = id](Result<void> r) {
-        self->answer(index, id, std::move(r));
-      });
+      probe(index, [self, index = index, id = id](Result<void> r) { self->answer(index, id, r); });
     }
     std::lock_guard lock(mutex);
     timer = scheduler->after(health->policy().check_interval, [self] { self->round(); });

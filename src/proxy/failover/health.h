@@ -30,7 +30,8 @@ struct HealthPolicy {
   /// ejected passively; active checks may still mark every backend down.
   double max_ejected_share = 0.5;
   std::chrono::milliseconds check_interval{1000};
-  /// A check that has not answered within this counts as failed.
+  /// A check that has not answered within this counts as failed (the proxy uses its
+  /// backend_timeout).
   std::chrono::milliseconds check_timeout{1500};
   int checks_to_fail = 2; ///< consecutive failed checks that mark a backend down
   int checks_to_pass = 1; ///< consecutive passed checks that bring it back
