@@ -78,6 +78,12 @@ public:
       bits_ |= bit(f);
   }
   constexpr bool has(E f) const { return (bits_ & bit(f)) != 0; }
+  /// This set and `f`.
+  constexpr FeatureSet with(E f) const {
+    FeatureSet out = *this;
+    out.bits_ |= bit(f);
+    return out;
+  }
   constexpr bool operator==(const FeatureSet&) const = default;
 
 private:

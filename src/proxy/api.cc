@@ -41,17 +41,6 @@ bool authorized(const RequestHead& head, const std::string& token) {
 
 } // namespace
 
-void HealthBook::set(const std::string& binding, std::size_t index, bool healthy) {
-  std::lock_guard lock(mutex_);
-  healthy_[{binding, index}] = healthy;
-}
-
-bool HealthBook::healthy(const std::string& binding, std::size_t index) const {
-  std::lock_guard lock(mutex_);
-  auto it = healthy_.find({binding, index});
-  return it == healthy_.end() || it->second;
-}
-
 Exchange::Exchange(std::shared_ptr<ApiState> state, const RequestHead& head, Route route,
                    Query query)
     : state_(std::move(state)), route_(std::move(route)), query_(std::move(query)),
@@ -100,9 +89,6 @@ Api::Api(const Bindings& bindings, Metrics& metrics, backend::Scheduler& schedul
     : state_(std::make_shared<ApiState>(bindings, metrics, scheduler)) {
   for (const auto& [name, binding] : bindings.config().bindings) {
     metrics.declareBinding(name, binding.replication != Replication::kNone);
-    for (const BackendEntry& entry : binding.backends) {
-      metrics.setBackendUp(name, entry.spec.type, true);
-    }
   }
 }
 

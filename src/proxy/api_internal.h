@@ -17,18 +17,6 @@
 
 namespace exoflow::proxy {
 
-/// The last known health of each backend, by binding and index in its chain.
-class HealthBook {
-public:
-  void set(const std::string& binding, std::size_t index, bool healthy);
-  /// True until a check said otherwise.
-  bool healthy(const std::string& binding, std::size_t index) const;
-
-private:
-  mutable std::mutex mutex_;
-  std::map<std::pair<std::string, std::size_t>, bool> healthy_;
-};
-
 /// What every handler may use. Lives as long as the Api.
 struct ApiState {
   ApiState(const Bindings& b, Metrics& m, backend::Scheduler& s)
@@ -36,7 +24,6 @@ struct ApiState {
   const Bindings& bindings;
   Metrics& metrics;
   backend::Scheduler& scheduler;
-  HealthBook health;
 };
 
 /// One request from plan() to its response. Shared by the callbacks that serve it.

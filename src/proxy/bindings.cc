@@ -13,6 +13,75 @@ tl::unexpected<Error> annotate(const Error& error, const Binding& binding, std::
                                       binding.backends[index].spec.type, error.message));
 }
 
+/// The key that object and kv health checks read: absent, so NotFound is the healthy answer.
+constexpr const char* kProbeKey = ".exo-health-probe";
+
+template <typename T> std::vector<T*> pointers(const std::vector<std::unique_ptr<T>>& chain) {
+  std::vector<T*> out;
+  out.reserve(chain.size());
+  for (const auto& m : chain)
+    out.push_back(m.get());
+  return out;
+}
+
+/// A check is a backend call like any other: it fails when the call fails or outlasts
+/// backend_timeout, so a slow but working backend is not taken out by its checks.
+std::shared_ptr<failover::ChainHealth> newHealth(const ProxyConfig& config, std::size_t size) {
+  failover::HealthPolicy policy;
+  policy.check_timeout = config.limits.backend_timeout;
+  return std::make_shared<failover::ChainHealth>(size, policy);
+}
+
+/// A chain of several queues keeps a dedup window of its own, so that a dedup_id holds when
+/// a retry lands on another backend than the first attempt.
+Result<std::shared_ptr<backend::DedupWindow>> chainDedup(const ProxyConfig& config,
+                                                         const Binding& binding) {
+  if (binding.backends.size() < 2) return std::shared_ptr<backend::DedupWindow>();
+  return backend::DedupWindow::open(config.data_dir / binding.name / "failover-dedup.sqlite");
+}
+
+Result<void> serveQueues(const ProxyConfig& config, backend::Scheduler& scheduler,
+                         QueueEntry& entry, QueueEntry* dlq) {
+  auto dedup = chainDedup(config, *entry.binding);
+  if (!dedup) return tl::unexpected(dedup.error());
+  auto health = newHealth(config, entry.chain.size());
+  entry.failover =
+      std::make_unique<failover::FailoverQueue>(entry.name, pointers(entry.chain), health, *dedup);
+  entry.checker = std::make_unique<failover::HealthChecker>(
+      health, scheduler, [&entry](std::size_t i, backend::Done<void> done) {
+        entry.chain[i]->stats([done = std::move(done)](Result<backend::QueueStats> r) {
+          done(r ? Result<void>() : tl::unexpected(r.error()));
+        });
+      });
+  if (dlq != nullptr) {
+    dlq->failover =
+        std::make_unique<failover::FailoverQueue>(dlq->name, pointers(dlq->chain), health, *dedup);
+  }
+  return {};
+}
+
+void serveObjects(const ProxyConfig& config, backend::Scheduler& scheduler, ObjectEntry& entry) {
+  auto health = newHealth(config, entry.chain.size());
+  entry.failover = std::make_unique<failover::FailoverObjectStore>(pointers(entry.chain), health);
+  entry.checker = std::make_unique<failover::HealthChecker>(
+      health, scheduler, [&entry](std::size_t i, backend::Done<void> done) {
+        entry.chain[i]->head(kProbeKey, [done = std::move(done)](Result<backend::ObjectInfo> r) {
+          done(r ? Result<void>() : tl::unexpected(r.error()));
+        });
+      });
+}
+
+void serveKv(const ProxyConfig& config, backend::Scheduler& scheduler, KvEntry& entry) {
+  auto health = newHealth(config, entry.chain.size());
+  entry.failover = std::make_unique<failover::FailoverKvStore>(pointers(entry.chain), health);
+  entry.checker = std::make_unique<failover::HealthChecker>(
+      health, scheduler, [&entry](std::size_t i, backend::Done<void> done) {
+        entry.chain[i]->get(kProbeKey, [done = std::move(done)](Result<backend::KvItem> r) {
+          done(r ? Result<void>() : tl::unexpected(r.error()));
+        });
+      });
+}
+
 } // namespace
 
 Result<std::unique_ptr<Bindings>> Bindings::open(const ProxyConfig& config,
@@ -61,6 +130,10 @@ Result<std::unique_ptr<Bindings>> Bindings::open(const ProxyConfig& config,
         if (!dead) return annotate(dead.error(), binding, i);
         dlq->chain.push_back(std::move(*dead));
       }
+      if (auto ok = serveQueues(config, scheduler, entry, dlq); !ok) {
+        return fail(ok.error().code,
+                    fmt::format("binding {}: {}", binding.name, ok.error().message));
+      }
       break;
     }
     case BindingKind::kObjects: {
@@ -72,6 +145,7 @@ Result<std::unique_ptr<Bindings>> Bindings::open(const ProxyConfig& config,
         if (!store) return annotate(store.error(), binding, i);
         entry.chain.push_back(std::move(*store));
       }
+      serveObjects(config, scheduler, entry);
       break;
     }
     case BindingKind::kKv: {
@@ -82,6 +156,7 @@ Result<std::unique_ptr<Bindings>> Bindings::open(const ProxyConfig& config,
         if (!store) return annotate(store.error(), binding, i);
         entry.chain.push_back(std::move(*store));
       }
+      serveKv(config, scheduler, entry);
       break;
     }
     case BindingKind::kDatabase:

@@ -1,8 +1,8 @@
 #pragma once
 // The bindings of a config, opened: every backend of every binding created through the
 // registry, and for a queue with dead_letter_after its dead-letter queue "<name>-dlq" as a
-// queue of its own. The first backend of each binding serves (failover comes with health
-// checking); the others are opened so that a bad entry is found at start.
+// queue of its own. Each entry serves its whole chain through a failover composite
+// (proxy/failover/): the first healthy backend serves, health checks run on the scheduler.
 
 #include <map>
 #include <memory>
@@ -12,6 +12,9 @@
 #include "backend/cloud.h"
 #include "backend/registry.h"
 #include "proxy/config.h"
+#include "proxy/failover/failover_queue.h"
+#include "proxy/failover/failover_stores.h"
+#include "proxy/failover/health.h"
 
 namespace exoflow::proxy {
 
@@ -20,19 +23,29 @@ struct QueueEntry {
   std::string name;
   const Binding* binding = nullptr;
   std::vector<std::unique_ptr<backend::Queue>> chain; ///< in priority order, never empty
-  backend::Queue& active() const { return *chain.front(); }
+  /// The chain as one queue; a dead-letter queue shares its source queue's health.
+  std::unique_ptr<failover::FailoverQueue> failover;
+  std::unique_ptr<failover::HealthChecker> checker; ///< null for a dead-letter queue
+  backend::Queue& active() const { return *failover; }
+  failover::ChainHealth& health() const { return *failover->health(); }
 };
 
 struct ObjectEntry {
   const Binding* binding = nullptr;
   std::vector<std::unique_ptr<backend::ObjectStore>> chain;
-  backend::ObjectStore& active() const { return *chain.front(); }
+  std::unique_ptr<failover::FailoverObjectStore> failover; ///< the chain as one store
+  std::unique_ptr<failover::HealthChecker> checker;
+  backend::ObjectStore& active() const { return *failover; }
+  failover::ChainHealth& health() const { return *failover->health(); }
 };
 
 struct KvEntry {
   const Binding* binding = nullptr;
   std::vector<std::unique_ptr<backend::KvStore>> chain;
-  backend::KvStore& active() const { return *chain.front(); }
+  std::unique_ptr<failover::FailoverKvStore> failover; ///< the chain as one store
+  std::unique_ptr<failover::HealthChecker> checker;
+  backend::KvStore& active() const { return *failover; }
+  failover::ChainHealth& health() const { return *failover->health(); }
 };
 
 class Bindings {

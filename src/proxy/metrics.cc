@@ -66,6 +66,11 @@ void Metrics::declareBinding(std::string_view binding, bool replicated) {
   if (replicated) replication_lag_.try_emplace(std::string(binding), 0.0);
 }
 
+void Metrics::setFailovers(std::string_view binding, std::uint64_t count) {
+  std::lock_guard lock(mutex_);
+  failovers_[std::string(binding)] = count;
+}
+
 std::string Metrics::render() const {
   std::lock_guard lock(mutex_);
   std::string out;

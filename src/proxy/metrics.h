@@ -23,6 +23,8 @@ public:
   /// Declares a binding: exo_failovers_total starts at 0; with replication, so does
   /// exo_replication_lag_seconds.
   void declareBinding(std::string_view binding, bool replicated);
+  /// Sets exo_failovers_total of a binding (counted by its chain's health).
+  void setFailovers(std::string_view binding, std::uint64_t count);
 
   /// The text exposition format, version 0.0.4.
   std::string render() const;

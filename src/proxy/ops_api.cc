@@ -1,4 +1,4 @@
-// Operations and databases: /healthz, /readyz (probes every binding's serving backend),
+// Operations and databases: /healthz, /readyz (from the health of every binding's chain),
 // /metrics, /v1/status and /v1/databases/{db}.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -12,111 +12,66 @@ namespace {
 
 using nlohmann::json;
 
-constexpr auto kProbeTimeout = std::chrono::seconds(2);
-
 std::string dump(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-/// One /readyz: a cheap call to the serving backend of every binding, answered when all have
-/// answered or the timeout passed (a backend that did not answer is unhealthy).
-class ReadinessProbe : public std::enable_shared_from_this<ReadinessProbe> {
-public:
-  explicit ReadinessProbe(ExchangePtr ex) : ex_(std::move(ex)) {}
-
-  void run() {
-    const Bindings& bindings = ex_->state().bindings;
-    for (const auto& [name, binding] : bindings.config().bindings) {
-      if (binding.kind == BindingKind::kDatabase) {
-        results_[name] = {binding.backends.front().spec.type, true, true};
-      }
-    }
-    for (const auto& [name, queue] : bindings.queues()) {
-      if (name != queue.binding->name) continue; // the dead-letter queue shares its store
-      start(name, queue.active().describe());
-    }
-    for (const auto& [name, store] : bindings.buckets())
-      start(name, store.active().describe());
-    for (const auto& [name, store] : bindings.tables())
-      start(name, store.active().describe());
-    auto self = shared_from_this();
-    timer_ = ex_->state().scheduler.after(
-        std::chrono::duration_cast<std::chrono::milliseconds>(kProbeTimeout),
-        [self] { self->complete(); });
-    for (const auto& [name, queue] : bindings.queues()) {
-      if (name != queue.binding->name) continue;
-      queue.active().stats([self, name = name](Result<backend::QueueStats> r) {
-        self->answer(name, r.has_value());
-      });
-    }
-    for (const auto& [name, store] : bindings.buckets()) {
-      store.active().list({"", "", 1, ""}, [self, name = name](Result<backend::ListResult> r) {
-        self->answer(name, r.has_value());
-      });
-    }
-    for (const auto& [name, store] : bindings.tables()) {
-      store.active().list({"", 1, ""}, [self, name = name](Result<backend::KvListResult> r) {
-        self->answer(name, r.has_value());
-      });
-    }
-    std::lock_guard lock(mutex_);
-    started_ = true;
-    if (pending_ == 0) finishLocked();
-  }
-
-private:
-  struct Outcome {
-    std::string backend;
-    bool healthy = false;
-    bool answered = false;
-  };
-
-  void start(const std::string& name, std::string backend) {
-    results_[name] = {std::move(backend), false, false};
-    ++pending_;
-  }
-
-  void answer(const std::string& name, bool healthy) {
-    std::lock_guard lock(mutex_);
-    Outcome& r = results_[name];
-    if (r.answered) return;
-    r.answered = true;
-    r.healthy = healthy;
-    if (--pending_ == 0 && started_) finishLocked();
-  }
-
-  void complete() {
-    std::lock_guard lock(mutex_);
-    finishLocked();
-  }
-
-  void finishLocked() {
-    if (finished_) return;
-    finished_ = true;
-    ex_->state().scheduler.cancel(timer_);
-    bool all = true;
-    json bindings = json::object();
-    const ProxyConfig& config = ex_->state().bindings.config();
-    for (const auto& [name, r] : results_) {
-      const bool healthy = r.answered && r.healthy;
-      all = all && healthy;
-      bindings[name] = {{"backend", r.backend}, {"healthy", healthy}};
-      ex_->state().health.set(name, 0, healthy);
-      ex_->state().metrics.setBackendUp(name, config.bindings.at(name).backends.front().spec.type,
-                                        healthy);
-    }
-    const json out = {{"status", all ? "ok" : "unavailable"}, {"bindings", std::move(bindings)}};
-    ex_->reply(jsonResponse(all ? 200 : 503, dump(out)));
-  }
-
-  ExchangePtr ex_;
-  std::mutex mutex_;
-  std::map<std::string, Outcome> results_;
-  int pending_ = 0;
-  bool started_ = false;
-  bool finished_ = false;
-  backend::Scheduler::TimerId timer_ = 0;
+/// A binding's chain as status and readiness show it: its health and each backend's
+/// x-exo-backend value. A database binding has no health of its own (its credentials come
+/// from the config).
+struct ChainView {
+  const failover::ChainHealth* health = nullptr;
+  std::vector<std::string> backends;
 };
+
+template <typename Entry> ChainView viewOf(const Entry& entry) {
+  ChainView view{&entry.health(), {}};
+  for (const auto& b : entry.chain)
+    view.backends.push_back(b->describe());
+  return view;
+}
+
+ChainView chainOf(const Bindings& bindings, const Binding& binding) {
+  if (const QueueEntry* q = bindings.queue(binding.name)) return viewOf(*q);
+  if (const ObjectEntry* o = bindings.objects(binding.name)) return viewOf(*o);
+  if (const KvEntry* k = bindings.kv(binding.name)) return viewOf(*k);
+  ChainView view;
+  for (const BackendEntry& e : binding.backends)
+    view.backends.push_back(e.spec.type);
+  return view;
+}
+
+/// /readyz: a binding is ready while any backend of its chain is healthy.
+Response readiness(const ApiState& state) {
+  bool all = true;
+  json bindings = json::object();
+  for (const auto& [name, binding] : state.bindings.config().bindings) {
+    const ChainView chain = chainOf(state.bindings, binding);
+    const std::optional<std::size_t> active =
+        chain.health != nullptr ? chain.health->active() : std::optional<std::size_t>(0);
+    all = all && active.has_value();
+    bindings[name] = {{"backend", chain.backends.at(active.value_or(0))},
+                      {"healthy", active.has_value()}};
+  }
+  const json out = {{"status", all ? "ok" : "unavailable"}, {"bindings", std::move(bindings)}};
+  return jsonResponse(all ? 200 : 503, dump(out));
+}
+
+/// Brings exo_backend_up and exo_failovers_total up to date with the chains' health.
+void refreshHealthMetrics(const ApiState& state) {
+  for (const auto& [name, binding] : state.bindings.config().bindings) {
+    const ChainView chain = chainOf(state.bindings, binding);
+    if (chain.health == nullptr) {
+      for (const std::string& backend : chain.backends)
+        state.metrics.setBackendUp(name, backend, true);
+      continue;
+    }
+    const std::vector<failover::BackendHealth> health = chain.health->snapshot();
+    for (std::size_t i = 0; i < chain.backends.size(); ++i)
+      state.metrics.setBackendUp(name, chain.backends[i], health[i].healthy);
+    state.metrics.setFailovers(name, chain.health->failoverCount());
+  }
+}
 
 std::string replicationName(Replication r) {
   switch (r) {
@@ -130,23 +85,44 @@ std::string replicationName(Replication r) {
   return "none";
 }
 
-/// The x-exo-backend value of each backend of a binding's chain.
-std::vector<std::string> describeChain(const Bindings& bindings, const Binding& binding) {
-  std::vector<std::string> out;
-  if (const QueueEntry* q = bindings.queue(binding.name)) {
-    for (const auto& b : q->chain)
-      out.push_back(b->describe());
-  } else if (const ObjectEntry* o = bindings.objects(binding.name)) {
-    for (const auto& b : o->chain)
-      out.push_back(b->describe());
-  } else if (const KvEntry* k = bindings.kv(binding.name)) {
-    for (const auto& b : k->chain)
-      out.push_back(b->describe());
-  } else {
-    for (const BackendEntry& e : binding.backends)
-      out.push_back(e.spec.type);
+/// One binding in /v1/status: each backend's health, the active one, recent failovers.
+json chainStatus(const Binding& binding, const ChainView& chain) {
+  std::vector<failover::BackendHealth> health(chain.backends.size());
+  std::optional<std::size_t> active = 0;
+  json failovers = json::array();
+  std::uint64_t failovers_total = 0;
+  if (chain.health != nullptr) {
+    health = chain.health->snapshot();
+    active = chain.health->active();
+    for (const failover::FailoverEvent& e : chain.health->failovers()) {
+      failovers.push_back({{"at", rfc3339(e.at)},
+                           {"from", chain.backends.at(e.from)},
+                           {"to", chain.backends.at(e.to)},
+                           {"reason", e.reason}});
+    }
+    failovers_total = chain.health->failoverCount();
   }
-  return out;
+  json backends = json::array();
+  for (std::size_t i = 0; i < chain.backends.size(); ++i) {
+    json b = {{"type", binding.backends[i].spec.type},
+              {"backend", chain.backends[i]},
+              {"healthy", health[i].healthy},
+              {"active", active == i}};
+    if (chain.health != nullptr) {
+      b["ejected"] = health[i].ejected;
+      b["check_failed"] = health[i].check_down;
+      b["ejections"] = health[i].ejections;
+      b["last_error"] = health[i].last_error.empty() ? json() : json(health[i].last_error);
+    }
+    backends.push_back(std::move(b));
+  }
+  // With nothing healthy, the chain still tries its first backend.
+  return {{"kind", bindingKindName(binding.kind)},
+          {"active", chain.backends.empty() ? "" : chain.backends.at(active.value_or(0))},
+          {"healthy", active.has_value()},
+          {"backends", std::move(backends)},
+          {"failovers", std::move(failovers)},
+          {"failovers_total", failovers_total}};
 }
 
 Response status(const ApiState& state) {
@@ -154,17 +130,7 @@ Response status(const ApiState& state) {
   json bindings = json::object();
   json lag = json::object();
   for (const auto& [name, binding] : config.bindings) {
-    const std::vector<std::string> chain = describeChain(state.bindings, binding);
-    json backends = json::array();
-    for (std::size_t i = 0; i < chain.size(); ++i) {
-      backends.push_back({{"type", binding.backends[i].spec.type},
-                          {"backend", chain[i]},
-                          {"healthy", state.health.healthy(name, i)},
-                          {"active", i == 0}});
-    }
-    json entry = {{"kind", bindingKindName(binding.kind)},
-                  {"active", chain.empty() ? "" : chain.front()},
-                  {"backends", std::move(backends)}};
+    json entry = chainStatus(binding, chainOf(state.bindings, binding));
     if (binding.kind == BindingKind::kQueue && binding.queue.dead_letter_after) {
       entry["dead_letter_queue"] = binding.queue.dead_letter_queue;
     }
@@ -228,6 +194,7 @@ Plan planOps(const ExchangePtr& ex, const RequestHead& /*head*/) {
   case RouteKind::kHealthz:
     return ex->rejectWith(jsonResponse(200, R"({"status":"ok"})"));
   case RouteKind::kMetrics: {
+    refreshHealthMetrics(ex->state());
     Response response;
     response.body = ex->state().metrics.render();
     response.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
@@ -238,8 +205,7 @@ Plan planOps(const ExchangePtr& ex, const RequestHead& /*head*/) {
   case RouteKind::kDatabase:
     return database(ex);
   case RouteKind::kReadyz:
-    return ex->then(kIgnoredBodyLimit,
-                    [ex](std::string) { std::make_shared<ReadinessProbe>(ex)->run(); });
+    return ex->rejectWith(readiness(ex->state()));
   default:
     return ex->reject({ErrorCode::kNotFound, "no such route"});
   }

@@ -103,16 +103,19 @@ void send(const ExchangePtr& ex, const QueueEntry& queue, const std::string& bod
     return;
   }
   ex->servedBy(queue.active().describe());
-  queue.active().send(std::move(*batch), [ex](Result<std::vector<std::string>> ids) {
-    if (!ids) {
-      ex->replyError(ids.error());
-      return;
-    }
-    json out = {{"messages", json::array()}};
-    for (const std::string& id : *ids)
-      out["messages"].push_back({{"message_id", id}});
-    ex->reply(jsonResponse(200, dump(out)));
-  });
+  queue.failover->sendVia(
+      std::move(*batch),
+      [ex](Result<std::vector<std::string>> ids) {
+        if (!ids) {
+          ex->replyError(ids.error());
+          return;
+        }
+        json out = {{"messages", json::array()}};
+        for (const std::string& id : *ids)
+          out["messages"].push_back({{"message_id", id}});
+        ex->reply(jsonResponse(200, dump(out)));
+      },
+      [ex](std::string backend) { ex->servedBy(std::move(backend)); });
 }
 
 void receive(const ExchangePtr& ex, const QueueEntry& queue) {
