@@ -51,12 +51,14 @@ struct BackendSpec {
 
 /// What a backend is created with.
 class CloudServices; // backend/cloud.h
+class PeerLinks;     // backend/peer/peer_backends.h
 
 struct BackendContext {
   std::string binding;            ///< the binding's name ("orders")
   std::filesystem::path data_dir; ///< the proxy's data_dir (absolute)
   Scheduler* scheduler = nullptr; ///< never null
   CloudServices* cloud = nullptr; ///< the HTTP client and credentials; cloud backends need it
+  PeerLinks* peers = nullptr;     ///< the peers and their client; peer backends need it
 };
 
 /// A set of features of one interface: a bit per enumerator of `E`.

@@ -10,10 +10,21 @@
 #include <vector>
 
 #include "backend/cloud.h"
+#include "backend/peer/peer_backends.h"
 #include "backend/registry.h"
 #include "proxy/config.h"
 
 namespace exoflow::proxy {
+
+/// The first backend of `chain` that is not a peer, or null. A request that came from a peer
+/// is served only by one of these, never forwarded again: two proxies cannot loop.
+template <typename T>
+T* firstNonPeer(const Binding& binding, const std::vector<std::unique_ptr<T>>& chain) {
+  for (std::size_t i = 0; i < chain.size() && i < binding.backends.size(); ++i) {
+    if (binding.backends[i].spec.type != backend::peer::kType) return chain[i].get();
+  }
+  return nullptr;
+}
 
 /// One served queue: a binding's queue or its dead-letter queue.
 struct QueueEntry {
@@ -21,18 +32,21 @@ struct QueueEntry {
   const Binding* binding = nullptr;
   std::vector<std::unique_ptr<backend::Queue>> chain; ///< in priority order, never empty
   backend::Queue& active() const { return *chain.front(); }
+  backend::Queue* forPeers() const { return firstNonPeer(*binding, chain); }
 };
 
 struct ObjectEntry {
   const Binding* binding = nullptr;
   std::vector<std::unique_ptr<backend::ObjectStore>> chain;
   backend::ObjectStore& active() const { return *chain.front(); }
+  backend::ObjectStore* forPeers() const { return firstNonPeer(*binding, chain); }
 };
 
 struct KvEntry {
   const Binding* binding = nullptr;
   std::vector<std::unique_ptr<backend::KvStore>> chain;
   backend::KvStore& active() const { return *chain.front(); }
+  backend::KvStore* forPeers() const { return firstNonPeer(*binding, chain); }
 };
 
 class Bindings {
@@ -58,6 +72,7 @@ private:
   // The cloud backends' HTTP client and credentials; declared before the backends, so that it
   // outlives them.
   std::unique_ptr<backend::CloudServices> cloud_;
+  std::unique_ptr<backend::PeerLinks> peers_; ///< the peers' client, likewise
   std::map<std::string, QueueEntry> queues_;
   std::map<std::string, ObjectEntry> objects_;
   std::map<std::string, KvEntry> kv_;
