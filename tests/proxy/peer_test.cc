@@ -249,6 +249,20 @@ TEST_F(PeerTest, ObjectsStreamThroughWithRangesMetadataAndPages) {
   EXPECT_EQ(head.status, 200);
   EXPECT_EQ(head.header("content-length"), std::to_string(big.size()));
 
+  // A chunked upload (no length known in advance) goes on chunked to the peer.
+  {
+    HttpConnection c(a_->port());
+    ASSERT_TRUE(c.send(fmt::format("PUT /v1/buckets/assets/objects/chunked HTTP/1.1\r\n"
+                                   "Host: x\r\nAuthorization: Bearer {}\r\n"
+                                   "Transfer-Encoding: chunked\r\n\r\n"
+                                   "5\r\nhello\r\n7\r\n, peer!\r\n0\r\n\r\n",
+                                   kToken)));
+    const auto r = c.read();
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(b_->call("GET", "/v1/buckets/assets/objects/chunked").body, "hello, peer!");
+  }
+
   // A conditional put: the key exists.
   EXPECT_EQ(a_->call("PUT", "/v1/buckets/assets/objects/dir/big.bin", "x", {{"If-None-Match", "*"}})
                 .status,

@@ -138,7 +138,8 @@ private:
     net::HttpRequest request = s->link.request("GET", "/objects/" + encodeSegment(s->info.key));
     request.headers.emplace_back("Range", fmt::format("bytes={}-{}", s->next, last));
     const std::uint64_t expected = last - s->next + 1;
-    s->link.send(std::move(request), [s, max, expected, done = std::move(done)](auto answer) {
+    s->link.send(std::move(request), [s, max, expected,
+                                      done = std::move(done)](auto answer) mutable {
       if (!answer) return done(tl::unexpected(answer.error()));
       if (answer->status != 206) return done(tl::unexpected(answerError(*answer)));
       if (answer->header("etag") != s->info.etag || answer->body.size() != expected) {
