@@ -415,6 +415,8 @@ struct HttpClient::Impl {
   std::mt19937_64 rng;
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
   std::atomic<std::size_t> opened{0};
+  /// Expires with the client: uploads outliving it then touch nothing.
+  std::shared_ptr<void> alive = std::make_shared<int>(0);
   std::thread thread;
 };
 
@@ -423,7 +425,7 @@ namespace {
 class Upload final : public HttpUpload {
 public:
   Upload(HttpClient::Impl& impl, std::shared_ptr<UploadState> state)
-      : impl_(impl), state_(std::move(state)) {}
+      : impl_(impl), alive_(impl.alive), state_(std::move(state)) {}
   ~Upload() override { abort(); }
   Upload(const Upload&) = delete;
   Upload& operator=(const Upload&) = delete;
@@ -437,7 +439,8 @@ public:
     asio::co_spawn(impl_.ioc, impl_.finishUpload(state_, std::move(done)), asio::detached);
   }
   void abort() override {
-    if (finished_) return;
+    // A client already gone (an upload dropped at exit, after the backends) has closed it.
+    if (finished_ || alive_.expired()) return;
     finished_ = true;
     // Closing the socket ends a write in progress; the state lives on in its coroutine.
     asio::post(impl_.ioc, [state = state_] {
@@ -449,6 +452,7 @@ public:
 
 private:
   HttpClient::Impl& impl_;
+  std::weak_ptr<void> alive_;
   std::shared_ptr<UploadState> state_;
   bool finished_ = false;
 };

@@ -46,6 +46,7 @@ public:
   SessionStream(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& tls)
       : plain_(socket.get_executor()), tls_(std::in_place, std::move(socket), tls) {}
 
+  // NOLINTNEXTLINE(readability-identifier-naming): the names Asio's stream concepts require.
   executor_type get_executor() { return lowest().get_executor(); }
   /// The TCP stream underneath: timeouts, shutdown, close.
   boost::beast::tcp_stream& lowest() {
@@ -55,6 +56,7 @@ public:
   TlsStream* tls() { return tls_ ? &*tls_ : nullptr; }
 
   template <typename Buffers, typename Handler>
+  // NOLINTNEXTLINE(readability-identifier-naming)
   void async_read_some(const Buffers& buffers, Handler&& handler) {
     if (tls_) {
       tls_->async_read_some(buffers, std::forward<Handler>(handler));
@@ -63,6 +65,7 @@ public:
     }
   }
   template <typename Buffers, typename Handler>
+  // NOLINTNEXTLINE(readability-identifier-naming)
   void async_write_some(const Buffers& buffers, Handler&& handler) {
     if (tls_) {
       tls_->async_write_some(buffers, std::forward<Handler>(handler));
