@@ -52,12 +52,14 @@ struct BackendSpec {
 
 /// What a backend is created with.
 class CloudServices; // backend/cloud.h
+class PeerLinks;     // backend/peer/peer_backends.h
 
 struct BackendContext {
   std::string binding;            ///< the binding's name ("orders")
   std::filesystem::path data_dir; ///< the proxy's data_dir (absolute)
   Scheduler* scheduler = nullptr; ///< never null
   CloudServices* cloud = nullptr; ///< the HTTP client and credentials; cloud backends need it
+  PeerLinks* peers = nullptr;     ///< the peers and their client; peer backends need it
   /// Where this proxy runs: the config's `identity` (cloud "aws", "azure" or "local", and the
   /// region). Azure backends name this region in describe(), as their endpoints carry none.
   std::string identity_cloud = "local";

@@ -9,6 +9,7 @@
 #include "backend/azure/azure_queue.h"
 #include "backend/azure/azure_table.h"
 #include "backend/local/local_backends.h"
+#include "backend/peer/peer_backends.h"
 
 namespace exoflow::backend {
 namespace {
@@ -95,6 +96,9 @@ void registerBuiltinBackends(Registry& registry) {
   registry.addQueue(std::string(azure_queue::kType), azure_queue::openQueue);
   registry.addKvStore(std::string(azure_table::kType), azure_table::openKvStore);
   registry.addObjectStore(std::string(azure_blob::kType), azure_blob::openObjectStore);
+  registry.addQueue(std::string(peer::kType), peer::openQueue);
+  registry.addObjectStore(std::string(peer::kType), peer::openObjectStore);
+  registry.addKvStore(std::string(peer::kType), peer::openKvStore);
 }
 
 } // namespace exoflow::backend

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     addSynthCommand(app, exit_code);
     addPlanCommand(app, exit_code);
     addDeployCommand(app, exit_code);
+    addCertsCommand(app, exit_code);
     addVersionCommand(app, exit_code);
     app.footer("Run `exoflow COMMAND --help` for a command's options. Docs: docs/cli.md");
     try {

@@ -43,6 +43,8 @@ using Clock = std::chrono::steady_clock;
 /// keep-alive connections after 60 s, and a request on a half-closed one is wasted.
 constexpr auto kMaxIdle = std::chrono::seconds(50);
 constexpr std::uint32_t kHeaderLimit = 64 * 1024;
+constexpr std::string_view kCrLf = "\r\n";
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 struct Endpoint {
   bool tls = false;
@@ -136,6 +138,16 @@ std::string HttpResponse::header(std::string_view lower_name) const {
 
 namespace {
 
+/// One streamed upload: its connection, owned jointly by the HttpUpload and the coroutine that
+/// currently writes on it.
+struct UploadState {
+  Endpoint endpoint;
+  std::unique_ptr<Connection> connection;
+  bool chunked = false;
+  bool ended = false;  ///< finished or aborted
+  std::string framing; ///< a chunk's size line, kept alive while it is written
+};
+
 /// What every loop of one client reads: its options, TLS context and counters.
 struct Shared {
   explicit Shared(HttpClientOptions o)
@@ -150,16 +162,27 @@ struct Shared {
       } else {
         ssl_ctx.load_verify_file(options.ca_file, ec);
       }
-      if (ec) ca_error = fmt::format("cannot load CA certificates: {}", ec.message());
+      if (ec) tls_error = fmt::format("cannot load CA certificates: {}", ec.message());
     } else {
       ssl_ctx.set_verify_mode(ssl::verify_none);
     }
+    if (!options.cert_file.empty() || !options.key_file.empty()) loadClientCertificate();
     if (!options.retry.retryable) options.retry.retryable = defaultRetryable;
+  }
+
+  void loadClientCertificate() {
+    beast::error_code ec;
+    ssl_ctx.use_certificate_chain_file(options.cert_file, ec);
+    if (!ec) ssl_ctx.use_private_key_file(options.key_file, ssl::context::pem, ec);
+    if (ec) {
+      tls_error = fmt::format("cannot load the client certificate {} and key {}: {}",
+                              options.cert_file, options.key_file, ec.message());
+    }
   }
 
   HttpClientOptions options;
   ssl::context ssl_ctx;
-  std::string ca_error;
+  std::string tls_error; ///< why TLS connections cannot be made (a file that did not load)
   std::atomic<std::size_t> opened{0};
   /// Set when the client is destroyed: requests still running on other threads' loops end
   /// without calling their handlers, as those on the client's own thread do.
@@ -171,7 +194,7 @@ struct Shared {
 
 /// One event loop's share of a client: its idle connections and the requests running on it.
 /// Only the thread that runs `ioc` touches it after creation.
-struct Loop {
+struct Loop : std::enable_shared_from_this<Loop> {
   Loop(asio::io_context& context, std::shared_ptr<Shared> s)
       : ioc(context), shared(std::move(s)), options(shared->options), rng(std::random_device{}()) {}
 
@@ -222,8 +245,8 @@ struct Loop {
       for (const auto& result : results)
         targets.push_back(result.endpoint());
     }
-    if (endpoint.tls && !shared->ca_error.empty()) {
-      co_return fail(ErrorCode::kUnavailable, shared->ca_error);
+    if (endpoint.tls && !shared->tls_error.empty()) {
+      co_return fail(ErrorCode::kUnavailable, shared->tls_error);
     }
     auto c = endpoint.tls ? std::make_unique<Connection>(ioc, shared->ssl_ctx)
                           : std::make_unique<Connection>(ioc);
@@ -378,12 +401,194 @@ struct Loop {
     if (!shared->closed.load()) done(std::move(result));
   }
 
+  /// Writes raw bytes on a connection, plain or TLS.
+  Awaitable<Result<void>> writeRaw(Connection& c, std::vector<asio::const_buffer> buffers,
+                                   const std::string& where) {
+    beast::error_code ec;
+    c.lowest().expires_after(options.request_timeout);
+    if (c.tls) {
+      co_await asio::async_write(*c.tls, buffers, asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      co_await asio::async_write(c.plain, buffers, asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (ec) {
+      co_return fail(ErrorCode::kUnavailable,
+                     fmt::format("sending to {}: {}", where,
+                                 ec == beast::error::timeout ? "timed out" : ec.message()));
+    }
+    co_return Result<void>{};
+  }
+
+  Awaitable<void> startUpload(std::weak_ptr<void> alive, HttpRequest request,
+                              std::optional<std::uint64_t> content_length,
+                              std::function<void(Result<std::unique_ptr<HttpUpload>>)> done);
+  Awaitable<void> writePiece(std::shared_ptr<UploadState> state, std::string piece,
+                             std::function<void(Result<void>)> done);
+  Awaitable<void> finishUpload(std::shared_ptr<UploadState> state,
+                               std::function<void(Result<HttpResponse>)> done);
+
   asio::io_context& ioc;
   std::shared_ptr<Shared> shared;
   const HttpClientOptions& options;
   std::mt19937_64 rng;
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
 };
+
+class Upload final : public HttpUpload {
+public:
+  Upload(std::shared_ptr<Loop> loop, std::weak_ptr<void> alive, std::shared_ptr<UploadState> state)
+      : loop_(std::move(loop)), alive_(std::move(alive)), state_(std::move(state)) {}
+  ~Upload() override { abort(); }
+  Upload(const Upload&) = delete;
+  Upload& operator=(const Upload&) = delete;
+
+  void write(std::string piece, std::function<void(Result<void>)> done) override {
+    asio::co_spawn(loop_->ioc, loop_->writePiece(state_, std::move(piece), std::move(done)),
+                   asio::detached);
+  }
+  void finish(std::function<void(Result<HttpResponse>)> done) override {
+    finished_ = true;
+    asio::co_spawn(loop_->ioc, loop_->finishUpload(state_, std::move(done)), asio::detached);
+  }
+  void abort() override {
+    // A client already gone (an upload dropped at exit, after the backends) has closed it.
+    if (finished_ || alive_.expired()) return;
+    finished_ = true;
+    // Closing the socket ends a write in progress; the state lives on in its coroutine.
+    asio::post(loop_->ioc, [state = state_] {
+      state->ended = true;
+      beast::error_code ignored;
+      state->connection->lowest().socket().close(ignored);
+    });
+  }
+
+private:
+  std::shared_ptr<Loop> loop_;
+  std::weak_ptr<void> alive_;
+  std::shared_ptr<UploadState> state_;
+  bool finished_ = false;
+};
+
+Awaitable<void> Loop::startUpload(std::weak_ptr<void> alive, HttpRequest request,
+                                  std::optional<std::uint64_t> content_length,
+                                  std::function<void(Result<std::unique_ptr<HttpUpload>>)> done) {
+  auto endpoint = parseUrl(request.url);
+  if (!endpoint) {
+    done(tl::unexpected(endpoint.error()));
+    co_return;
+  }
+  auto connected = co_await connect(*endpoint);
+  if (!connected) {
+    done(tl::unexpected(connected.error()));
+    co_return;
+  }
+  auto state = std::make_shared<UploadState>();
+  state->endpoint = *endpoint;
+  state->connection = std::move(*connected);
+  state->chunked = !content_length;
+  http::request<http::empty_body> req;
+  req.method_string(request.method);
+  req.target(endpoint->target);
+  req.version(11);
+  for (const auto& [name, value] : request.headers)
+    req.insert(name, value);
+  if (req.find(http::field::host) == req.end()) req.set(http::field::host, hostHeader(*endpoint));
+  if (content_length) {
+    req.content_length(*content_length);
+  } else {
+    req.chunked(true);
+  }
+  req.keep_alive(true);
+  http::request_serializer<http::empty_body> serializer(req);
+  beast::error_code ec;
+  Connection& c = *state->connection;
+  c.lowest().expires_after(options.request_timeout);
+  if (c.tls) {
+    co_await http::async_write_header(*c.tls, serializer,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+  } else {
+    co_await http::async_write_header(c.plain, serializer,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (ec) {
+    done(fail(ErrorCode::kUnavailable,
+              fmt::format("sending to {}:{}: {}", endpoint->host, endpoint->port, ec.message())));
+    co_return;
+  }
+  // The upload keeps this loop (and its io_context's user, the client) referenced while it lives.
+  std::shared_ptr<Loop> self(shared_from_this());
+  done(std::make_unique<Upload>(std::move(self), std::move(alive), std::move(state)));
+}
+
+Awaitable<void> Loop::writePiece(std::shared_ptr<UploadState> state, std::string piece,
+                                 std::function<void(Result<void>)> done) {
+  if (state->ended) {
+    done(fail(ErrorCode::kUnavailable, "the upload has ended"));
+    co_return;
+  }
+  if (piece.empty()) { // an empty chunk would end a chunked body
+    done(Result<void>{});
+    co_return;
+  }
+  std::vector<asio::const_buffer> buffers;
+  if (state->chunked) {
+    state->framing = fmt::format("{:x}\r\n", piece.size());
+    buffers = {asio::buffer(state->framing), asio::buffer(piece),
+               asio::buffer(kCrLf.data(), kCrLf.size())};
+  } else {
+    buffers = {asio::buffer(piece)};
+  }
+  const std::string where = fmt::format("{}:{}", state->endpoint.host, state->endpoint.port);
+  Result<void> written = co_await writeRaw(*state->connection, std::move(buffers), where);
+  if (!written) state->ended = true;
+  done(std::move(written));
+}
+
+Awaitable<void> Loop::finishUpload(std::shared_ptr<UploadState> state,
+                                   std::function<void(Result<HttpResponse>)> done) {
+  if (state->ended) {
+    done(fail(ErrorCode::kUnavailable, "the upload has ended"));
+    co_return;
+  }
+  state->ended = true;
+  const std::string where = fmt::format("{}:{}", state->endpoint.host, state->endpoint.port);
+  Connection& c = *state->connection;
+  if (state->chunked) {
+    std::vector<asio::const_buffer> end{asio::buffer(kLastChunk.data(), kLastChunk.size())};
+    Result<void> last = co_await writeRaw(c, std::move(end), where);
+    if (!last) {
+      done(tl::unexpected(last.error()));
+      co_return;
+    }
+  }
+  http::response_parser<http::string_body> parser;
+  parser.header_limit(kHeaderLimit);
+  parser.body_limit(options.max_response_body);
+  beast::error_code ec;
+  c.lowest().expires_after(options.request_timeout);
+  if (c.tls) {
+    co_await http::async_read(*c.tls, c.buffer, parser,
+                              asio::redirect_error(asio::use_awaitable, ec));
+  } else {
+    co_await http::async_read(c.plain, c.buffer, parser,
+                              asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (ec) {
+    done(fail(ErrorCode::kUnavailable,
+              fmt::format("reading from {}: {}", where,
+                          ec == beast::error::timeout ? "timed out" : ec.message())));
+    co_return;
+  }
+  auto& message = parser.get();
+  HttpResponse out;
+  out.status = static_cast<int>(message.result_int());
+  for (const auto& field : message)
+    out.headers.emplace_back(
+        lower(std::string_view(field.name_string().data(), field.name_string().size())),
+        std::string(field.value()));
+  out.body = std::move(message.body());
+  done(std::move(out));
+}
 
 } // namespace
 
@@ -449,6 +654,8 @@ struct HttpClient::Impl {
   asio::io_context ioc;
   asio::executor_work_guard<asio::io_context::executor_type> work;
   std::shared_ptr<Loop> own;
+  /// Expires with the client: uploads outliving it then touch nothing.
+  std::shared_ptr<void> alive = std::make_shared<int>(0);
   std::thread thread;
 };
 
@@ -467,6 +674,14 @@ void HttpClient::send(HttpRequest request, ResponseHandler done) {
   asio::io_context& ioc = loop->ioc;
   asio::co_spawn(ioc, Loop::start(std::move(loop), std::move(request), std::move(done)),
                  asio::detached);
+}
+
+void HttpClient::upload(HttpRequest request, std::optional<std::uint64_t> content_length,
+                        std::function<void(Result<std::unique_ptr<HttpUpload>>)> done) {
+  asio::co_spawn(
+      impl_->ioc,
+      impl_->own->startUpload(impl_->alive, std::move(request), content_length, std::move(done)),
+      asio::detached);
 }
 
 Result<HttpResponse> HttpClient::sendAndWait(HttpRequest request) {

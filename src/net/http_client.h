@@ -9,9 +9,11 @@
 #include <utility>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,7 +71,24 @@ struct HttpClientOptions {
   std::size_t max_response_body = std::size_t{64} << 20;
   bool verify_tls = true;
   std::string ca_file; ///< PEM bundle; empty: the system's default store
+  /// A client certificate (PEM, its chain after it) and its key, presented when a server asks
+  /// for one (mutual TLS); both empty: none.
+  std::string cert_file;
+  std::string key_file;
   RetryPolicy retry;
+};
+
+/// A request whose body is sent piece by piece (a streamed object upload). Call write() for
+/// each piece, waiting for its completion before the next, then finish(); or abort(). Nothing is
+/// retried: a body already sent in part cannot be sent again. Destroyed unfinished, it aborts.
+class HttpUpload {
+public:
+  virtual ~HttpUpload() = default;
+  /// kUnavailable when the connection failed or timed out.
+  virtual void write(std::string piece, std::function<void(Result<void>)> done) = 0;
+  /// Ends the body and reads the response (any status).
+  virtual void finish(std::function<void(Result<HttpResponse>)> done) = 0;
+  virtual void abort() = 0;
 };
 
 /// kUnavailable for connection failures, timeouts and TLS failures (with the reason);
@@ -138,6 +157,12 @@ public:
   /// Sends `request`; `done` runs once, on the client's I/O thread, or on this thread's loop when
   /// it has a ThreadLoop (keep it short).
   void send(HttpRequest request, ResponseHandler done);
+  /// Opens a connection and sends the head of `request` (its body is ignored): with
+  /// `content_length` the body must add up to exactly that many bytes, without it it is sent
+  /// chunked. `done` gets the upload once the head is sent; uploads run on the client's own
+  /// thread. The upload must end before the client.
+  void upload(HttpRequest request, std::optional<std::uint64_t> content_length,
+              std::function<void(Result<std::unique_ptr<HttpUpload>>)> done);
   /// Sends on the client's own thread and waits (for start-up, tools and tests; never on the
   /// client's I/O thread).
   Result<HttpResponse> sendAndWait(HttpRequest request);

@@ -24,7 +24,7 @@ std::pair<std::string_view, std::string_view> splitTarget(std::string_view targe
 
 bool authorized(const RequestHead& head, const std::string& token) {
   const auto header = head.header("authorization");
-  if (!header) return false;
+  if (!header || token.empty()) return false;
   std::string_view value = *header;
   constexpr std::string_view kScheme = "bearer ";
   if (value.size() < kScheme.size()) return false;
@@ -44,7 +44,8 @@ bool authorized(const RequestHead& head, const std::string& token) {
 Exchange::Exchange(std::shared_ptr<ApiState> state, const RequestHead& head, Route route,
                    Query query)
     : state_(std::move(state)), route_(std::move(route)), query_(std::move(query)),
-      request_id_(head.request_id), method_(head.method), started_(head.started) {
+      request_id_(head.request_id), method_(head.method), from_peer_(head.from_peer),
+      started_(head.started) {
   labels_.op = std::string(operationName(route_.kind, method_));
 }
 
@@ -105,7 +106,10 @@ Plan Api::plan(const RequestHead& head) {
     if (!route) ex.operation("-");
     return ex.rejectWith(errorResponse(error, head.request_id));
   };
-  if (!open && !authorized(head, state_->bindings.config().token)) {
+  // Each listener has its own token: the app's does not open the peer listener, nor the
+  // peers' the app listener.
+  const ProxyConfig& config = state_->bindings.config();
+  if (!open && !authorized(head, head.from_peer ? config.peer_token : config.token)) {
     return early({ErrorCode::kUnauthenticated, "missing or wrong bearer token"});
   }
   if (!route) return early(route.error());

@@ -36,6 +36,8 @@ public:
   const Query& query() const { return query_; }
   const std::string& id() const { return request_id_; }
   const std::string& method() const { return method_; }
+  /// The request came in on the peer listener.
+  bool fromPeer() const { return from_peer_; }
 
   /// Names the backend that serves the request (x-exo-backend) and the metrics' service.
   void servedBy(std::string backend) { backend_ = std::move(backend); }
@@ -63,6 +65,7 @@ private:
   Query query_;
   std::string request_id_;
   std::string method_;
+  bool from_peer_ = false;
   std::chrono::steady_clock::time_point started_;
   RequestLabels labels_;
   std::string backend_;
@@ -70,6 +73,19 @@ private:
 };
 
 using ExchangePtr = std::shared_ptr<Exchange>;
+
+/// The backend that serves a request: the entry's active one, or for a request from a peer its
+/// first non-peer one (plan functions refuse such a request first when there is none).
+template <typename Entry> auto& servingBackend(const Entry& entry, const Exchange& ex) {
+  return ex.fromPeer() ? *entry.forPeers() : entry.active();
+}
+
+/// Unavailable when a request from a peer finds no backend that may serve it.
+template <typename Entry> std::optional<Error> peerRefusal(const Entry& entry, const Exchange& ex) {
+  if (!ex.fromPeer() || entry.forPeers() != nullptr) return std::nullopt;
+  return Error{ErrorCode::kUnavailable,
+               "this binding has only peer backends; a request from a peer is not forwarded again"};
+}
 
 /// Bodies that routes without a body may carry anyway; they are read and ignored.
 inline constexpr std::uint64_t kIgnoredBodyLimit = 64ULL * 1024;

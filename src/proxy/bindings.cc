@@ -82,6 +82,17 @@ void serveKv(const ProxyConfig& config, backend::Scheduler& scheduler, KvEntry& 
       });
 }
 
+/// The peers of `config`, reached with the same timeouts as the cloud services.
+std::unique_ptr<backend::PeerLinks> openPeers(const ProxyConfig& config,
+                                              const net::HttpClientOptions& http) {
+  std::map<std::string, backend::PeerTarget> peers;
+  for (const auto& [name, peer] : config.peers)
+    peers.emplace(name, backend::PeerTarget{peer.url, peer.token});
+  std::optional<backend::PeerTls> tls;
+  if (config.tls) tls = backend::PeerTls{config.tls->cert, config.tls->key, config.tls->ca};
+  return std::make_unique<backend::PeerLinks>(std::move(peers), std::move(tls), http);
+}
+
 } // namespace
 
 Result<std::unique_ptr<Bindings>> Bindings::open(const ProxyConfig& config,
@@ -98,11 +109,13 @@ Result<std::unique_ptr<Bindings>> Bindings::open(const ProxyConfig& config,
       http,
       backend::AzureCredentialsSpec{config.azure_credentials.source,
                                     config.azure_credentials.params});
+  out->peers_ = openPeers(config, http);
   for (const auto& [name, binding] : config.bindings) {
     backend::BackendContext context{name,
                                     config.data_dir,
                                     &scheduler,
                                     out->cloud_.get(),
+                                    out->peers_.get(),
                                     config.identity.cloud,
                                     config.identity.region};
     switch (binding.kind) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backend/cloud.h"
+#include "backend/peer/peer_backends.h"
 #include "backend/registry.h"
 #include "proxy/config.h"
 #include "proxy/failover/failover_queue.h"
@@ -17,6 +18,16 @@
 #include "proxy/failover/health.h"
 
 namespace exoflow::proxy {
+
+/// The first backend of `chain` that is not a peer, or null. A request that came from a peer
+/// is served only by one of these, never forwarded again: two proxies cannot loop.
+template <typename T>
+T* firstNonPeer(const Binding& binding, const std::vector<std::unique_ptr<T>>& chain) {
+  for (std::size_t i = 0; i < chain.size() && i < binding.backends.size(); ++i) {
+    if (binding.backends[i].spec.type != backend::peer::kType) return chain[i].get();
+  }
+  return nullptr;
+}
 
 /// One served queue: a binding's queue or its dead-letter queue.
 struct QueueEntry {
@@ -28,6 +39,7 @@ struct QueueEntry {
   std::unique_ptr<failover::HealthChecker> checker; ///< null for a dead-letter queue
   backend::Queue& active() const { return *failover; }
   failover::ChainHealth& health() const { return *failover->health(); }
+  backend::Queue* forPeers() const { return firstNonPeer(*binding, chain); }
 };
 
 struct ObjectEntry {
@@ -37,6 +49,7 @@ struct ObjectEntry {
   std::unique_ptr<failover::HealthChecker> checker;
   backend::ObjectStore& active() const { return *failover; }
   failover::ChainHealth& health() const { return *failover->health(); }
+  backend::ObjectStore* forPeers() const { return firstNonPeer(*binding, chain); }
 };
 
 struct KvEntry {
@@ -46,6 +59,7 @@ struct KvEntry {
   std::unique_ptr<failover::HealthChecker> checker;
   backend::KvStore& active() const { return *failover; }
   failover::ChainHealth& health() const { return *failover->health(); }
+  backend::KvStore* forPeers() const { return firstNonPeer(*binding, chain); }
 };
 
 class Bindings {
@@ -71,6 +85,7 @@ private:
   // The cloud backends' HTTP client and credentials; declared before the backends, so that it
   // outlives them.
   std::unique_ptr<backend::CloudServices> cloud_;
+  std::unique_ptr<backend::PeerLinks> peers_; ///< the peers' client, likewise
   std::map<std::string, QueueEntry> queues_;
   std::map<std::string, ObjectEntry> objects_;
   std::map<std::string, KvEntry> kv_;

@@ -20,6 +20,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <fmt/format.h>
@@ -39,8 +40,10 @@ using boost::system::error_code;
 struct HttpServer::Impl {
   explicit Impl(ServerOptions opts) : options(opts) {}
 
-  void accept();
-  void onAccept(error_code ec, tcp::socket socket);
+  /// Accepts the next connection on `acceptor`; `tls` for the peer listener.
+  void accept(tcp::acceptor& acceptor, net::ssl::context* tls);
+  void onAccept(tcp::acceptor& acceptor, net::ssl::context* tls, error_code ec, tcp::socket socket);
+  Result<ListenAddress> bind(tcp::acceptor& acceptor, const ListenAddress& address);
   void beginDrain();
   void sessionEnded(const void* session);
   template <typename Fn> void forEachSession(Fn fn);
@@ -72,6 +75,8 @@ struct HttpServer::Impl {
   AsioScheduler scheduler{context};
   net::strand<net::io_context::executor_type> strand = net::make_strand(context);
   tcp::acceptor acceptor{strand};
+  tcp::acceptor peer_acceptor{strand}; ///< open with a peer listener
+  std::optional<net::ssl::context> peer_tls;
   net::signal_set signals{context, SIGINT, SIGTERM};
   net::steady_timer drain_timer{strand};
   net::steady_timer retry_timer{strand};
@@ -89,23 +94,25 @@ template <typename Fn> void HttpServer::Impl::forEachSession(Fn fn) {
     fn(session);
 }
 
-void HttpServer::Impl::accept() {
+void HttpServer::Impl::accept(tcp::acceptor& acceptor, net::ssl::context* tls) {
   // The new connection lives on the next thread's io_context for good.
   const std::size_t pick = next_context++ % (workers.size() + 1);
   net::io_context& target = pick == 0 ? context : *workers[pick - 1];
-  acceptor.async_accept(target.get_executor(), [this](error_code ec, tcp::socket socket) {
-    onAccept(ec, std::move(socket));
-  });
+  acceptor.async_accept(target.get_executor(),
+                        [this, &acceptor, tls](error_code ec, tcp::socket socket) {
+                          onAccept(acceptor, tls, ec, std::move(socket));
+                        });
 }
 
-void HttpServer::Impl::onAccept(error_code ec, tcp::socket socket) {
+void HttpServer::Impl::onAccept(tcp::acceptor& acceptor, net::ssl::context* tls, error_code ec,
+                                tcp::socket socket) {
   if (!acceptor.is_open() || ec == net::error::operation_aborted) return;
   if (ec) {
     // Out of file descriptors and the like: wait a little instead of spinning.
     spdlog::warn("accept failed: {}", ec.message());
     retry_timer.expires_after(std::chrono::milliseconds(100));
-    retry_timer.async_wait([this](error_code wait_ec) {
-      if (!wait_ec && acceptor.is_open()) accept();
+    retry_timer.async_wait([this, &acceptor, tls](error_code wait_ec) {
+      if (!wait_ec && acceptor.is_open()) accept(acceptor, tls);
     });
     return;
   }
@@ -116,14 +123,14 @@ void HttpServer::Impl::onAccept(error_code ec, tcp::socket socket) {
     socket.close(ignored);
   } else {
     shared->connections.fetch_add(1);
-    auto session = std::make_shared<Session>(std::move(socket), shared);
+    auto session = std::make_shared<Session>(std::move(socket), shared, tls);
     {
       std::lock_guard lock(sessions_mutex);
       sessions.emplace(session.get(), session);
     }
     session->start();
   }
-  accept();
+  accept(acceptor, tls);
 }
 
 void HttpServer::Impl::beginDrain() {
@@ -134,6 +141,7 @@ void HttpServer::Impl::beginDrain() {
                  shared->connections.load());
     error_code ignored;
     acceptor.close(ignored);
+    peer_acceptor.close(ignored);
     signals.cancel(ignored);
     retry_timer.cancel();
     forEachSession([](const std::shared_ptr<Session>& session) {
@@ -191,21 +199,22 @@ backend::Scheduler& HttpServer::scheduler() {
   return impl_->scheduler;
 }
 
-Result<ListenAddress> HttpServer::listen(const ListenAddress& address) {
+Result<ListenAddress> HttpServer::Impl::bind(tcp::acceptor& acceptor,
+                                             const ListenAddress& address) {
   error_code ec;
   const net::ip::address ip = net::ip::make_address(address.host, ec);
   if (ec) {
     // A host name: resolve it once, now.
-    tcp::resolver resolver(impl_->context);
+    tcp::resolver resolver(context);
     auto results = resolver.resolve(address.host, std::to_string(address.port), ec);
     if (ec || results.empty()) {
       return fail(ErrorCode::kUnavailable,
                   fmt::format("cannot resolve {}: {}", address.host, ec.message()));
     }
-    return listen(ListenAddress{results.begin()->endpoint().address().to_string(), address.port});
+    return bind(acceptor,
+                ListenAddress{results.begin()->endpoint().address().to_string(), address.port});
   }
   const tcp::endpoint endpoint(ip, static_cast<unsigned short>(address.port));
-  tcp::acceptor& acceptor = impl_->acceptor;
   auto failed = [&](std::string_view what) {
     error_code ignored;
     acceptor.close(ignored);
@@ -219,6 +228,35 @@ Result<ListenAddress> HttpServer::listen(const ListenAddress& address) {
   const tcp::endpoint bound = acceptor.local_endpoint(ec);
   if (ec) return failed("inspect");
   return ListenAddress{bound.address().to_string(), bound.port()};
+}
+
+Result<ListenAddress> HttpServer::listen(const ListenAddress& address) {
+  return impl_->bind(impl_->acceptor, address);
+}
+
+Result<ListenAddress> HttpServer::listenPeers(const ListenAddress& address, const TlsFiles& tls) {
+  net::ssl::context& ctx = impl_->peer_tls.emplace(net::ssl::context::tls_server);
+  ctx.set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                  net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                  net::ssl::context::no_tlsv1_1);
+  // Peers only: a client without a certificate from our CA fails the handshake.
+  ctx.set_verify_mode(net::ssl::verify_peer | net::ssl::verify_fail_if_no_peer_cert);
+  error_code ec;
+  auto loaded = [&](std::string_view what, const std::filesystem::path& path) -> Result<void> {
+    if (!ec) return {};
+    impl_->peer_tls.reset();
+    return fail(ErrorCode::kInvalidArgument, fmt::format("peer listener: cannot load the {} {}: {}",
+                                                         what, path.string(), ec.message()));
+  };
+  ctx.load_verify_file(tls.ca.string(), ec);
+  if (auto r = loaded("CA", tls.ca); !r) return tl::unexpected(r.error());
+  ctx.use_certificate_chain_file(tls.cert.string(), ec);
+  if (auto r = loaded("certificate", tls.cert); !r) return tl::unexpected(r.error());
+  ctx.use_private_key_file(tls.key.string(), net::ssl::context::pem, ec);
+  if (auto r = loaded("key", tls.key); !r) return tl::unexpected(r.error());
+  auto bound = impl_->bind(impl_->peer_acceptor, address);
+  if (!bound) impl_->peer_tls.reset();
+  return bound;
 }
 
 void HttpServer::run(Handler& handler) {
@@ -235,7 +273,10 @@ void HttpServer::run(Handler& handler) {
     impl.workers.push_back(std::make_unique<net::io_context>(1));
     impl.worker_guards.push_back(net::make_work_guard(*impl.workers.back()));
   }
-  net::post(impl.strand, [&impl] { impl.accept(); });
+  net::post(impl.strand, [&impl] {
+    impl.accept(impl.acceptor, nullptr);
+    if (impl.peer_acceptor.is_open()) impl.accept(impl.peer_acceptor, &*impl.peer_tls);
+  });
   std::vector<std::thread> pool;
   pool.reserve(threads - 1);
   // Each thread's backend calls run on its own loop (net::ThreadLoop): a request's call to a

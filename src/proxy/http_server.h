@@ -35,6 +35,12 @@ public:
   /// port 0). kUnavailable when the address cannot be bound.
   Result<ListenAddress> listen(const ListenAddress& address);
 
+  /// Also listens on `address` for peer proxies: HTTPS whose clients must present a
+  /// certificate that chains to `tls.ca`; the server presents `tls.cert`. Its requests are
+  /// marked RequestHead::from_peer. kUnavailable when the address cannot be bound,
+  /// kInvalidArgument when the TLS files do not load.
+  Result<ListenAddress> listenPeers(const ListenAddress& address, const TlsFiles& tls);
+
   /// Serves connections with `handler` on the threads until SIGTERM, SIGINT or stop(),
   /// then drains: stops accepting, closes idle connections, lets in-flight requests finish
   /// (at most drain_timeout), and returns. Call once, after listen().

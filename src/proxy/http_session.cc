@@ -28,6 +28,7 @@ namespace {
 
 constexpr std::uint32_t kHeaderLimit = 16 * 1024; ///< API.md: more is 431
 constexpr std::size_t kChunkSize = 128UL * 1024;  ///< body bytes per read and per write
+constexpr std::size_t kTlsRecord = 16UL * 1024;
 /// Beast reads at most what the read buffer has room for (and at most 64 KiB): room for that
 /// while a body arrives, instead of the 4 KiB a head needs, takes a 1 MiB upload from about 260
 /// reads (each with its timer and wakeup) to about 16.
@@ -104,8 +105,18 @@ std::string newRequestId() {
   return id;
 }
 
-Session::Session(net::ip::tcp::socket socket, std::shared_ptr<ServerShared> shared)
-    : stream_(std::move(socket)), shared_(std::move(shared)) {}
+namespace {
+
+SessionStream makeStream(net::ip::tcp::socket socket, net::ssl::context* tls) {
+  if (tls == nullptr) return SessionStream(std::move(socket));
+  return {std::move(socket), *tls};
+}
+
+} // namespace
+
+Session::Session(net::ip::tcp::socket socket, std::shared_ptr<ServerShared> shared,
+                 net::ssl::context* tls)
+    : stream_(makeStream(std::move(socket), tls)), shared_(std::move(shared)) {}
 
 Session::~Session() {
   if (plan_.sink) plan_.sink->abort();
@@ -115,8 +126,24 @@ Session::~Session() {
 
 void Session::start() {
   error_code ec;
-  stream_.socket().set_option(net::ip::tcp::no_delay(true), ec);
+  stream_.lowest().socket().set_option(net::ip::tcp::no_delay(true), ec);
+  if (SessionStream::TlsStream* tls = stream_.tls()) {
+    // The handshake (client certificate checked against the CA) counts as the first head.
+    stream_.lowest().expires_after(shared_->limits.header_timeout);
+    tls->async_handshake(net::ssl::stream_base::server,
+                         [self = shared_from_this()](error_code e) { self->onHandshake(e); });
+    return;
+  }
   net::post(stream_.get_executor(), [self = shared_from_this()] { self->readRequest(); });
+}
+
+void Session::onHandshake(error_code ec) {
+  if (ec) {
+    spdlog::debug("peer listener: TLS handshake failed: {}", ec.message());
+    close();
+    return;
+  }
+  readRequest();
 }
 
 void Session::drain() {
@@ -143,8 +170,8 @@ void Session::readRequest() {
     return;
   }
   // Waiting for the first byte of a request is "idle"; from there the head has a deadline.
-  stream_.expires_after(first_request_ ? shared_->limits.header_timeout
-                                       : shared_->limits.idle_timeout);
+  stream_.lowest().expires_after(first_request_ ? shared_->limits.header_timeout
+                                                : shared_->limits.idle_timeout);
   stream_.async_read_some(
       buffer_.prepare(4096),
       [self = shared_from_this()](error_code ec, std::size_t n) { self->onIdleData(ec, n); });
@@ -176,7 +203,7 @@ void Session::readHead() {
       return;
     }
   }
-  stream_.expires_after(shared_->limits.header_timeout);
+  stream_.lowest().expires_after(shared_->limits.header_timeout);
   http::async_read_header(
       stream_, buffer_, *parser_,
       [self = shared_from_this()](error_code ec, std::size_t) { self->onHead(ec); });
@@ -208,6 +235,7 @@ void Session::onHead(error_code ec) {
   if (auto length = parser_->content_length()) head_.content_length = *length;
   head_.chunked = parser_->chunked();
   head_.started = std::chrono::steady_clock::now();
+  head_.from_peer = stream_.tls() != nullptr;
   keep_alive_ = parser_->keep_alive();
   dispatch();
 }
@@ -260,7 +288,7 @@ void Session::dispatch() {
 }
 
 void Session::sendContinue() {
-  stream_.expires_after(shared_->limits.idle_timeout);
+  stream_.lowest().expires_after(shared_->limits.idle_timeout);
   net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
                    [self = shared_from_this()](error_code ec, std::size_t) {
                      if (ec) {
@@ -279,7 +307,7 @@ void Session::readBody() {
   body.data = chunk_.data();
   body.size = chunk_.size();
   // While a body arrives, each read must make progress within the idle timeout.
-  stream_.expires_after(shared_->limits.idle_timeout);
+  stream_.lowest().expires_after(shared_->limits.idle_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    [self = shared_from_this()](error_code ec, std::size_t) { self->onBody(ec); });
 }
@@ -341,7 +369,7 @@ void Session::onBody(error_code ec) {
 }
 
 void Session::bodyComplete() {
-  stream_.expires_never();
+  stream_.lowest().expires_never();
   if (plan_.reject) {
     writeResponse(std::move(*plan_.reject));
     return;
@@ -403,7 +431,7 @@ void Session::writeResponse(Response response) {
   }
   if (!keep_alive_) response_head_.append("Connection: close\r\n");
   response_head_.append("\r\n");
-  stream_.expires_after(shared_->limits.idle_timeout);
+  stream_.lowest().expires_after(shared_->limits.idle_timeout);
   streamed_ = 0;
   if (!bodiless && !response_.head_only && response_.stream && length > 0) {
     head_written_ = false;
@@ -426,7 +454,10 @@ void Session::writeResponse(Response response) {
 void Session::streamNext() {
   const std::uint64_t left = response_.stream_length - streamed_;
   auto self = shared_from_this();
-  response_.stream->read(static_cast<std::size_t>(std::min<std::uint64_t>(left, kChunkSize)),
+  // Over TLS, pieces of one TLS record (16 KiB): a larger write through Beast's ssl_stream
+  // stalled after its first record.
+  const std::size_t chunk = stream_.tls() != nullptr ? kTlsRecord : kChunkSize;
+  response_.stream->read(static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk)),
                          [self](Result<std::string> chunk) {
                            net::post(self->stream_.get_executor(),
                                      [self, chunk = std::move(chunk)]() mutable {
@@ -457,7 +488,7 @@ void Session::onStreamChunk(Result<std::string> chunk) {
       net::buffer(response_head_.data(), head_written_ ? 0 : response_head_.size()),
       net::buffer(stream_chunk_)};
   head_written_ = true;
-  stream_.expires_after(shared_->limits.idle_timeout);
+  stream_.lowest().expires_after(shared_->limits.idle_timeout);
   net::async_write(stream_, buffers, [self = shared_from_this()](error_code ec, std::size_t) {
     if (ec) {
       self->close();
@@ -497,13 +528,13 @@ void Session::failRequest(ErrorCode code, std::string message) {
 void Session::lingeringClose() {
   state_ = State::kClosing;
   error_code ec;
-  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  stream_.lowest().socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
   if (ec) {
     close();
     return;
   }
   lingered_ = 0;
-  stream_.expires_after(kLingerTime);
+  stream_.lowest().expires_after(kLingerTime);
   chunk_.resize(kChunkSize);
   lingerRead();
 }
@@ -525,8 +556,8 @@ void Session::close() {
   if (plan_.sink) plan_.sink->abort();
   plan_ = Plan{};
   error_code ec;
-  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
-  stream_.close();
+  stream_.lowest().socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+  stream_.lowest().close();
 }
 
 } // namespace exoflow::proxy

@@ -18,6 +18,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "proxy/config.h"
 #include "proxy/http_types.h"
@@ -34,13 +35,60 @@ struct ServerShared {
   std::function<void(const void* session)> on_session_end;
 };
 
+/// A connection's bytes: plain TCP (the app listener) or TLS over TCP (the peer listener).
+/// Beast's HTTP reads and writes take either through it.
+class SessionStream {
+public:
+  using executor_type = boost::beast::tcp_stream::executor_type;
+  using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+  explicit SessionStream(boost::asio::ip::tcp::socket socket) : plain_(std::move(socket)) {}
+  SessionStream(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& tls)
+      : plain_(socket.get_executor()), tls_(std::in_place, std::move(socket), tls) {}
+
+  // NOLINTNEXTLINE(readability-identifier-naming): the names Asio's stream concepts require.
+  executor_type get_executor() { return lowest().get_executor(); }
+  /// The TCP stream underneath: timeouts, shutdown, close.
+  boost::beast::tcp_stream& lowest() {
+    return tls_ ? boost::beast::get_lowest_layer(*tls_) : plain_;
+  }
+  /// Null for a plain connection.
+  TlsStream* tls() { return tls_ ? &*tls_ : nullptr; }
+
+  template <typename Buffers, typename Handler>
+  // NOLINTNEXTLINE(readability-identifier-naming)
+  void async_read_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) {
+      tls_->async_read_some(buffers, std::forward<Handler>(handler));
+    } else {
+      plain_.async_read_some(buffers, std::forward<Handler>(handler));
+    }
+  }
+  template <typename Buffers, typename Handler>
+  // NOLINTNEXTLINE(readability-identifier-naming)
+  void async_write_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) {
+      tls_->async_write_some(buffers, std::forward<Handler>(handler));
+    } else {
+      plain_.async_write_some(buffers, std::forward<Handler>(handler));
+    }
+  }
+
+private:
+  boost::beast::tcp_stream plain_; ///< unused (never opened) under TLS
+  std::optional<TlsStream> tls_;
+};
+
 /// A unique id for a request: a random prefix per process and a counter.
 std::string newRequestId();
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
   /// Takes a connected socket; the caller has already counted it in `shared.connections`.
-  Session(boost::asio::ip::tcp::socket socket, std::shared_ptr<ServerShared> shared);
+  /// With `tls`, the connection is the peer listener's: TLS first, and its requests are marked
+  /// RequestHead::from_peer.
+  Session(boost::asio::ip::tcp::socket socket, std::shared_ptr<ServerShared> shared,
+          boost::asio::ssl::context* tls = nullptr);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -52,12 +100,13 @@ public:
   /// Closes the connection whatever it is doing (the end of a drain that took too long).
   void forceClose();
   /// The connection's executor (its thread): drain() and forceClose() must run on it.
-  boost::beast::tcp_stream::executor_type executor() { return stream_.get_executor(); }
+  SessionStream::executor_type executor() { return stream_.get_executor(); }
 
 private:
   using Parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
   enum class State { kIdle, kReadingHead, kBusy, kClosing };
 
+  void onHandshake(boost::beast::error_code ec);
   void readRequest();
   void onIdleData(boost::beast::error_code ec, std::size_t bytes);
   void readHead();
@@ -86,7 +135,7 @@ private:
   void lingerRead();
   void close();
 
-  boost::beast::tcp_stream stream_;
+  SessionStream stream_;
   std::shared_ptr<ServerShared> shared_;
   boost::beast::flat_buffer buffer_;
   std::optional<Parser> parser_;

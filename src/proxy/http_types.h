@@ -34,6 +34,8 @@ struct RequestHead {
   std::optional<std::uint64_t> content_length;
   bool chunked = false;
   std::chrono::steady_clock::time_point started; ///< when the head was read
+  /// Arrived on the peer listener (mutual TLS): served only by non-peer backends.
+  bool from_peer = false;
 
   /// The first header named `lower_name`, if any.
   std::optional<std::string_view> header(std::string_view lower_name) const {

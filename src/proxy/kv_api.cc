@@ -55,8 +55,8 @@ Plan putItem(const ExchangePtr& ex, const KvEntry* entry, const RequestHead& hea
       return ex->replyError({ErrorCode::kInvalidArgument, "the body is not valid JSON"});
     }
     request.value = std::move(body);
-    ex->servedBy(entry->active().describe());
-    entry->active().put(std::move(request), [ex](Result<std::string> version) {
+    ex->servedBy(servingBackend(*entry, *ex).describe());
+    servingBackend(*entry, *ex).put(std::move(request), [ex](Result<std::string> version) {
       if (!version) return ex->replyError(version.error());
       Response response = jsonResponse(200, json{{"version", *version}}.dump());
       response.header("ETag", quoteVersion(*version));
@@ -66,7 +66,7 @@ Plan putItem(const ExchangePtr& ex, const KvEntry* entry, const RequestHead& hea
 }
 
 void getItem(const ExchangePtr& ex, const KvEntry* entry) {
-  entry->active().get(ex->route().rest, [ex](Result<backend::KvItem> item) {
+  servingBackend(*entry, *ex).get(ex->route().rest, [ex](Result<backend::KvItem> item) {
     if (!item) return ex->replyError(item.error());
     Response response = jsonResponse(200, std::move(item->value));
     response.header("ETag", quoteVersion(item->version));
@@ -82,7 +82,7 @@ void listItems(const ExchangePtr& ex, const KvEntry* entry) {
   if (!cursor) return ex->replyError(cursor.error());
   if (!limit) return ex->replyError(limit.error());
   backend::KvListRequest request{*prefix, *limit, *cursor};
-  entry->active().list(std::move(request), [ex](Result<backend::KvListResult> listed) {
+  servingBackend(*entry, *ex).list(std::move(request), [ex](Result<backend::KvListResult> listed) {
     if (!listed) return ex->replyError(listed.error());
     // Built as text: each value is embedded exactly as stored.
     std::string out = R"({"items":[)";
@@ -111,18 +111,19 @@ Plan planKv(const ExchangePtr& ex, const RequestHead& head) {
     return ex->reject({ErrorCode::kNotFound, fmt::format("no table named \"{}\"", route.name)});
   }
   ex->service(route.name);
+  if (auto refused = peerRefusal(*entry, *ex)) return ex->reject(*refused);
   if (route.kind == RouteKind::kItems) {
-    ex->servedBy(entry->active().describe());
+    ex->servedBy(servingBackend(*entry, *ex).describe());
     return ex->then(kIgnoredBodyLimit, [ex, entry](std::string) { listItems(ex, entry); });
   }
   if (auto ok = checkKey(route.rest, kMaxKey, "item key"); !ok) return ex->reject(ok.error());
   if (head.method == "PUT") return putItem(ex, entry, head);
-  ex->servedBy(entry->active().describe());
+  ex->servedBy(servingBackend(*entry, *ex).describe());
   if (head.method == "DELETE") {
     auto if_match = ifMatch(head);
     if (!if_match) return ex->reject(if_match.error());
     return ex->then(kIgnoredBodyLimit, [ex, entry, version = *if_match](std::string) {
-      entry->active().remove(ex->route().rest, version, [ex](Result<void> done) {
+      servingBackend(*entry, *ex).remove(ex->route().rest, version, [ex](Result<void> done) {
         if (!done) return ex->replyError(done.error());
         ex->reply(emptyResponse(204));
       });

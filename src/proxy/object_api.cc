@@ -218,9 +218,9 @@ Plan putObject(const ExchangePtr& ex, const ObjectEntry& entry, const RequestHea
     return ex->reject({ErrorCode::kInvalidArgument, "If-Match is not supported on objects"});
   }
   if (!head.chunked) request.size = head.content_length.value_or(0);
-  ex->servedBy(entry.active().describe());
+  ex->servedBy(servingBackend(entry, *ex).describe());
   Plan plan;
-  plan.sink = std::make_shared<UploadSink>(ex, entry.active(), std::move(request));
+  plan.sink = std::make_shared<UploadSink>(ex, servingBackend(entry, *ex), std::move(request));
   return plan;
 }
 
@@ -228,44 +228,46 @@ void getObject(const ExchangePtr& ex, const ObjectEntry* entry,
                std::optional<backend::ByteRange> range, std::optional<std::string> if_none_match) {
   const std::string key = ex->route().rest;
   const bool ranged = range.has_value();
-  entry->active().get(
-      key, range,
-      [ex, entry, key, ranged, if_none_match](Result<std::unique_ptr<ObjectDownload>> got) {
-        if (!got && got.error().code == ErrorCode::kRangeNotSatisfiable) {
-          entry->active().head(key, [ex, error = got.error()](Result<ObjectInfo> info) {
-            Response response = errorResponse(error, ex->id());
-            if (info) response.header("Content-Range", fmt::format("bytes */{}", info->size));
-            ex->reply(std::move(response));
-          });
-          return;
-        }
-        if (!got) {
-          ex->replyError(got.error());
-          return;
-        }
-        const ObjectInfo& info = (*got)->info();
-        if (if_none_match && etagListMatches(*if_none_match, info.etag)) {
-          ex->reply(notModified(info));
-          return;
-        }
-        Response response;
-        response.status = ranged ? 206 : 200;
-        addObjectHeaders(response, info);
-        const std::uint64_t offset = (*got)->offset();
-        const std::uint64_t length = (*got)->length();
-        if (ranged) {
-          response.header("Content-Range",
-                          fmt::format("bytes {}-{}/{}", offset, offset + length - 1, info.size));
-        }
-        response.stream_length = length;
-        if (length > 0) response.stream = std::make_shared<DownloadSource>(std::move(*got));
-        ex->reply(std::move(response));
-      });
+  servingBackend(*entry, *ex)
+      .get(key, range,
+           [ex, entry, key, ranged, if_none_match](Result<std::unique_ptr<ObjectDownload>> got) {
+             if (!got && got.error().code == ErrorCode::kRangeNotSatisfiable) {
+               servingBackend(*entry, *ex)
+                   .head(key, [ex, error = got.error()](Result<ObjectInfo> info) {
+                     Response response = errorResponse(error, ex->id());
+                     if (info)
+                       response.header("Content-Range", fmt::format("bytes */{}", info->size));
+                     ex->reply(std::move(response));
+                   });
+               return;
+             }
+             if (!got) {
+               ex->replyError(got.error());
+               return;
+             }
+             const ObjectInfo& info = (*got)->info();
+             if (if_none_match && etagListMatches(*if_none_match, info.etag)) {
+               ex->reply(notModified(info));
+               return;
+             }
+             Response response;
+             response.status = ranged ? 206 : 200;
+             addObjectHeaders(response, info);
+             const std::uint64_t offset = (*got)->offset();
+             const std::uint64_t length = (*got)->length();
+             if (ranged) {
+               response.header("Content-Range", fmt::format("bytes {}-{}/{}", offset,
+                                                            offset + length - 1, info.size));
+             }
+             response.stream_length = length;
+             if (length > 0) response.stream = std::make_shared<DownloadSource>(std::move(*got));
+             ex->reply(std::move(response));
+           });
 }
 
 void objectHead(const ExchangePtr& ex, const ObjectEntry* entry,
                 std::optional<std::string> if_none_match) {
-  entry->active().head(ex->route().rest, [ex, if_none_match](Result<ObjectInfo> info) {
+  servingBackend(*entry, *ex).head(ex->route().rest, [ex, if_none_match](Result<ObjectInfo> info) {
     if (!info) {
       ex->replyError(info.error());
       return;
@@ -296,7 +298,7 @@ void listObjects(const ExchangePtr& ex, const ObjectEntry* entry) {
   request.delimiter = *delimiter;
   request.cursor = *cursor;
   request.limit = *limit;
-  entry->active().list(std::move(request), [ex](Result<backend::ListResult> listed) {
+  servingBackend(*entry, *ex).list(std::move(request), [ex](Result<backend::ListResult> listed) {
     if (!listed) return ex->replyError(listed.error());
     json objects = json::array();
     for (const ObjectInfo& o : listed->objects) {
@@ -325,18 +327,19 @@ Plan planObjects(const ExchangePtr& ex, const RequestHead& head) {
     return ex->reject({ErrorCode::kNotFound, fmt::format("no bucket named \"{}\"", route.name)});
   }
   ex->service(route.name);
+  if (auto refused = peerRefusal(*entry, *ex)) return ex->reject(*refused);
   if (route.kind == RouteKind::kObjects) {
-    ex->servedBy(entry->active().describe());
+    ex->servedBy(servingBackend(*entry, *ex).describe());
     return ex->then(kIgnoredBodyLimit, [ex, entry](std::string) { listObjects(ex, entry); });
   }
   if (auto ok = checkKey(route.rest, kMaxKey, "object key"); !ok) return ex->reject(ok.error());
   if (head.method == "PUT") return putObject(ex, *entry, head);
-  ex->servedBy(entry->active().describe());
+  ex->servedBy(servingBackend(*entry, *ex).describe());
   std::optional<std::string> if_none_match;
   if (auto h = head.header("if-none-match")) if_none_match = std::string(*h);
   if (head.method == "DELETE") {
     return ex->then(kIgnoredBodyLimit, [ex, entry](std::string) {
-      entry->active().remove(ex->route().rest, [ex](Result<void> done) {
+      servingBackend(*entry, *ex).remove(ex->route().rest, [ex](Result<void> done) {
         if (!done) return ex->replyError(done.error());
         ex->reply(emptyResponse(204));
       });

@@ -102,20 +102,25 @@ void send(const ExchangePtr& ex, const QueueEntry& queue, const std::string& bod
     ex->replyError(batch.error());
     return;
   }
+  const auto reply = [ex](Result<std::vector<std::string>> ids) {
+    if (!ids) {
+      ex->replyError(ids.error());
+      return;
+    }
+    json out = {{"messages", json::array()}};
+    for (const std::string& id : *ids)
+      out["messages"].push_back({{"message_id", id}});
+    ex->reply(jsonResponse(200, dump(out)));
+  };
+  if (ex->fromPeer()) { // a peer's request: this side's own backend, never a failover to a peer
+    backend::Queue& own = servingBackend(queue, *ex);
+    ex->servedBy(own.describe());
+    own.send(std::move(*batch), reply);
+    return;
+  }
   ex->servedBy(queue.active().describe());
-  queue.failover->sendVia(
-      std::move(*batch),
-      [ex](Result<std::vector<std::string>> ids) {
-        if (!ids) {
-          ex->replyError(ids.error());
-          return;
-        }
-        json out = {{"messages", json::array()}};
-        for (const std::string& id : *ids)
-          out["messages"].push_back({{"message_id", id}});
-        ex->reply(jsonResponse(200, dump(out)));
-      },
-      [ex](std::string backend) { ex->servedBy(std::move(backend)); });
+  queue.failover->sendVia(std::move(*batch), reply,
+                          [ex](std::string backend) { ex->servedBy(std::move(backend)); });
 }
 
 void receive(const ExchangePtr& ex, const QueueEntry& queue) {
@@ -132,25 +137,26 @@ void receive(const ExchangePtr& ex, const QueueEntry& queue) {
   request.max = *max;
   request.wait = std::chrono::seconds(*wait);
   if (*visibility >= 0) request.visibility = std::chrono::seconds(*visibility);
-  ex->servedBy(queue.active().describe());
-  queue.active().receive(request, [ex](Result<std::vector<backend::ReceivedMessage>> got) {
-    if (!got) {
-      ex->replyError(got.error());
-      return;
-    }
-    json out = {{"messages", json::array()}};
-    for (const backend::ReceivedMessage& m : *got) {
-      json attributes = json::object();
-      for (const auto& [name, value] : m.attributes)
-        attributes[name] = value;
-      out["messages"].push_back({{"message_id", m.message_id},
-                                 {"receipt", m.receipt},
-                                 {"body", m.body},
-                                 {"attributes", std::move(attributes)},
-                                 {"receive_count", m.receive_count}});
-    }
-    ex->reply(jsonResponse(200, dump(out)));
-  });
+  ex->servedBy(servingBackend(queue, *ex).describe());
+  servingBackend(queue, *ex)
+      .receive(request, [ex](Result<std::vector<backend::ReceivedMessage>> got) {
+        if (!got) {
+          ex->replyError(got.error());
+          return;
+        }
+        json out = {{"messages", json::array()}};
+        for (const backend::ReceivedMessage& m : *got) {
+          json attributes = json::object();
+          for (const auto& [name, value] : m.attributes)
+            attributes[name] = value;
+          out["messages"].push_back({{"message_id", m.message_id},
+                                     {"receipt", m.receipt},
+                                     {"body", m.body},
+                                     {"attributes", std::move(attributes)},
+                                     {"receive_count", m.receive_count}});
+        }
+        ex->reply(jsonResponse(200, dump(out)));
+      });
 }
 
 void changeVisibility(const ExchangePtr& ex, const QueueEntry& queue, const std::string& body) {
@@ -164,20 +170,21 @@ void changeVisibility(const ExchangePtr& ex, const QueueEntry& queue, const std:
          fmt::format("the body must be {{\"visibility\": 0..{}}} (seconds)", kMaxVisibility)});
     return;
   }
-  ex->servedBy(queue.active().describe());
-  queue.active().changeVisibility(ex->route().rest, std::chrono::seconds(field->get<int>()),
-                                  [ex](Result<void> done) {
-                                    if (!done) {
-                                      ex->replyError(done.error());
-                                      return;
-                                    }
-                                    ex->reply(emptyResponse(204));
-                                  });
+  ex->servedBy(servingBackend(queue, *ex).describe());
+  servingBackend(queue, *ex)
+      .changeVisibility(ex->route().rest, std::chrono::seconds(field->get<int>()),
+                        [ex](Result<void> done) {
+                          if (!done) {
+                            ex->replyError(done.error());
+                            return;
+                          }
+                          ex->reply(emptyResponse(204));
+                        });
 }
 
 void removeMessage(const ExchangePtr& ex, const QueueEntry& queue) {
-  ex->servedBy(queue.active().describe());
-  queue.active().remove(ex->route().rest, [ex](Result<void> done) {
+  ex->servedBy(servingBackend(queue, *ex).describe());
+  servingBackend(queue, *ex).remove(ex->route().rest, [ex](Result<void> done) {
     if (!done) {
       ex->replyError(done.error());
       return;
@@ -216,42 +223,44 @@ void removeMessages(const ExchangePtr& ex, const QueueEntry& queue, const std::s
     ex->replyError(receipts.error());
     return;
   }
-  ex->servedBy(queue.active().describe());
-  queue.active().removeBatch(
-      *receipts, [ex, receipts = *receipts](Result<std::vector<Result<void>>> removed) {
-        if (!removed) {
-          ex->replyError(removed.error());
-          return;
-        }
-        json results = json::array();
-        for (std::size_t i = 0; i < removed->size(); ++i) {
-          const Result<void>& one = (*removed)[i];
-          json entry = {{"receipt", i < receipts.size() ? receipts[i] : std::string()},
-                        {"status", one ? 204 : httpStatus(one.error().code)}};
-          if (!one) {
-            entry["error"] = {{"code", errorCodeName(one.error().code)},
-                              {"message", one.error().message}};
-          }
-          results.push_back(std::move(entry));
-        }
-        ex->reply(jsonResponse(200, dump(json{{"results", std::move(results)}})));
-      });
+  ex->servedBy(servingBackend(queue, *ex).describe());
+  servingBackend(queue, *ex)
+      .removeBatch(*receipts,
+                   [ex, receipts = *receipts](Result<std::vector<Result<void>>> removed) {
+                     if (!removed) {
+                       ex->replyError(removed.error());
+                       return;
+                     }
+                     json results = json::array();
+                     for (std::size_t i = 0; i < removed->size(); ++i) {
+                       const Result<void>& one = (*removed)[i];
+                       json entry = {{"receipt", i < receipts.size() ? receipts[i] : std::string()},
+                                     {"status", one ? 204 : httpStatus(one.error().code)}};
+                       if (!one) {
+                         entry["error"] = {{"code", errorCodeName(one.error().code)},
+                                           {"message", one.error().message}};
+                       }
+                       results.push_back(std::move(entry));
+                     }
+                     ex->reply(jsonResponse(200, dump(json{{"results", std::move(results)}})));
+                   });
 }
 
 void info(const ExchangePtr& ex, const QueueEntry& queue) {
-  const std::string backend = queue.active().describe();
+  const std::string backend = servingBackend(queue, *ex).describe();
   ex->servedBy(backend);
-  queue.active().stats([ex, name = queue.name, backend](Result<backend::QueueStats> stats) {
-    if (!stats) {
-      ex->replyError(stats.error());
-      return;
-    }
-    const json out = {{"name", name},
-                      {"approximate_messages", stats->approximate_messages},
-                      {"approximate_in_flight", stats->approximate_in_flight},
-                      {"backend", backend}};
-    ex->reply(jsonResponse(200, dump(out)));
-  });
+  servingBackend(queue, *ex)
+      .stats([ex, name = queue.name, backend](Result<backend::QueueStats> stats) {
+        if (!stats) {
+          ex->replyError(stats.error());
+          return;
+        }
+        const json out = {{"name", name},
+                          {"approximate_messages", stats->approximate_messages},
+                          {"approximate_in_flight", stats->approximate_in_flight},
+                          {"backend", backend}};
+        ex->reply(jsonResponse(200, dump(out)));
+      });
 }
 
 Plan listQueues(const ExchangePtr& ex) {
@@ -259,7 +268,8 @@ Plan listQueues(const ExchangePtr& ex) {
   std::set<std::string> backends;
   for (const auto& [name, queue] : ex->state().bindings.queues()) {
     names.push_back(name);
-    backends.insert(queue.active().describe());
+    const backend::Queue* serving = ex->fromPeer() ? queue.forPeers() : &queue.active();
+    if (serving != nullptr) backends.insert(serving->describe());
   }
   std::string backend;
   for (const std::string& b : backends)
@@ -282,6 +292,7 @@ Plan planQueues(const ExchangePtr& ex, const RequestHead& head) {
     return ex->reject({ErrorCode::kNotFound, fmt::format("no queue named \"{}\"", route.name)});
   }
   ex->service(queue->name);
+  if (auto refused = peerRefusal(*queue, *ex)) return ex->reject(*refused);
   switch (route.kind) {
   case RouteKind::kQueue:
     return ex->then(kIgnoredBodyLimit, [ex, queue](std::string) { info(ex, *queue); });

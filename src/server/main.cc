@@ -63,6 +63,17 @@ int serve(const std::string& config_path) {
   const bool v6 = bound->host.find(':') != std::string::npos;
   std::printf(v6 ? "listening on [%s]:%d\n" : "listening on %s:%d\n", bound->host.c_str(),
               bound->port);
+  if (config.peer_listen) {
+    // The config checker requires tls with peer_listen.
+    auto peers = server.listenPeers(*config.peer_listen, *config.tls);
+    if (!peers) {
+      spdlog::error("{}", peers.error().message);
+      return kExitFailure;
+    }
+    const bool peer_v6 = peers->host.find(':') != std::string::npos;
+    std::printf(peer_v6 ? "peers listening on [%s]:%d\n" : "peers listening on %s:%d\n",
+                peers->host.c_str(), peers->port);
+  }
   std::fflush(stdout);
   spdlog::info("serving {} bindings on {}:{} (data in {})", config.bindings.size(), bound->host,
                bound->port, config.data_dir.string());

@@ -192,3 +192,45 @@ TEST_F(CliTest, InitRefusesABadAppName) {
 }
 
 } // namespace
+
+TEST_F(CliTest, CertsMakesACaAndAPeerCertificatePerTarget) {
+  const std::string manifest =
+      "--file '" + std::string(EXOFLOW_SOURCE_DIR) + "/examples/webshop/exoflow.yaml'";
+  CliRun run = exoflow("certs " + manifest + " --out pki");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  for (const char* name : {"ca", "aws-us-east-1", "aws-us-west-2", "azure-eastus"}) {
+    const fs::path key = dir_ / "pki" / (std::string(name) + ".key");
+    ASSERT_TRUE(fs::exists(key)) << name;
+    EXPECT_EQ(fs::status(key).permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write)
+        << name;
+  }
+  // A real judge: OpenSSL checks the chain, the purpose and the names.
+  const std::string verify = "cd '" + dir_.string() +
+                             "/pki' && openssl verify -CAfile ca.crt -purpose sslserver "
+                             "-verify_hostname azure-eastus azure-eastus.crt >/dev/null && "
+                             "openssl verify -CAfile ca.crt -purpose sslclient -verify_ip "
+                             "127.0.0.1 aws-us-east-1.crt >/dev/null";
+  EXPECT_EQ(std::system(verify.c_str()), 0);
+
+  // Nothing is replaced without -f; with -f everything is.
+  const std::string before = slurp(dir_ / "pki" / "azure-eastus.crt");
+  run = exoflow("certs " + manifest + " --out pki");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("refusing to overwrite"), std::string::npos) << run.err;
+  EXPECT_EQ(slurp(dir_ / "pki" / "azure-eastus.crt"), before);
+  run = exoflow("certs " + manifest + " --out pki -f");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(slurp(dir_ / "pki" / "azure-eastus.crt"), before);
+
+  // A new name joins the existing CA.
+  const std::string ca = slurp(dir_ / "pki" / "ca.crt");
+  run = exoflow("certs --out pki --targets extra-node");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(slurp(dir_ / "pki" / "ca.crt"), ca);
+  EXPECT_EQ(std::system(("cd '" + dir_.string() +
+                         "/pki' && openssl verify -CAfile ca.crt extra-node.crt >/dev/null")
+                            .c_str()),
+            0);
+  EXPECT_EQ(exoflow("certs --out pki --targets 'bad/name'").exit_code, 2);
+}
