@@ -30,11 +30,11 @@ protected:
 
 TEST_F(RegistryTest, LocalSqliteServesEveryKind) {
   EXPECT_EQ(registry_.queueTypes(),
-            (std::vector<std::string>{"aws.sqs", "azure.queue", "local.sqlite"}));
+            (std::vector<std::string>{"aws.sqs", "azure.queue", "local.sqlite", "peer"}));
   EXPECT_EQ(registry_.objectStoreTypes(),
-            (std::vector<std::string>{"aws.s3", "azure.blob", "local.sqlite"}));
+            (std::vector<std::string>{"aws.s3", "azure.blob", "local.sqlite", "peer"}));
   EXPECT_EQ(registry_.kvStoreTypes(),
-            (std::vector<std::string>{"aws.dynamodb", "azure.table", "local.sqlite"}));
+            (std::vector<std::string>{"aws.dynamodb", "azure.table", "local.sqlite", "peer"}));
   const BackendSpec spec{"local.sqlite", {}};
   EXPECT_TRUE(registry_.createQueue(spec, QueueConfig{"orders", {}}, context()));
   EXPECT_TRUE(registry_.createObjectStore(spec, ObjectStoreConfig{"assets", false}, context()));

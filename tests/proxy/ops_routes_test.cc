@@ -85,8 +85,8 @@ TEST_F(ProxyStartTest, ABadConfigExitsWith2AndItsDiagnostics) {
                         "not set"),
             std::string::npos)
       << errors;
-  EXPECT_NE(errors.find("proxy.yaml:4:43: error: bindings.orders.backends[0].type: backend type "
-                        "\"peer\" is not available in this build"),
+  EXPECT_NE(errors.find("proxy.yaml:4:55: error: bindings.orders.backends[0].peer: no peer named "
+                        "\"p\""),
             std::string::npos)
       << errors;
 }
