@@ -122,6 +122,18 @@ std::string lower(std::string_view text) {
   return out;
 }
 
+/// A parsed response as the client hands it out: header names lower-cased, the body moved.
+HttpResponse toResponse(http::response<http::string_body>&& message) {
+  HttpResponse out;
+  out.status = static_cast<int>(message.result_int());
+  for (const auto& field : message)
+    out.headers.emplace_back(
+        lower(std::string_view(field.name_string().data(), field.name_string().size())),
+        std::string(field.value()));
+  out.body = std::move(message.body());
+  return out;
+}
+
 bool defaultRetryable(const HttpResponse& r) {
   return r.status == 429 || r.status == 500 || r.status == 502 || r.status == 503 ||
          r.status == 504;
@@ -321,15 +333,9 @@ struct Loop : std::enable_shared_from_this<Loop> {
                         reused && nothing, false};
     }
     auto& message = parser.get();
-    HttpResponse out;
-    out.status = static_cast<int>(message.result_int());
-    for (const auto& field : message)
-      out.headers.emplace_back(
-          lower(std::string_view(field.name_string().data(), field.name_string().size())),
-          std::string(field.value()));
-    out.body = std::move(message.body());
+    const bool keep_alive = message.keep_alive();
     c.lowest().expires_never();
-    co_return Attempt{std::move(out), false, message.keep_alive()};
+    co_return Attempt{toResponse(std::move(message)), false, keep_alive};
   }
 
   Awaitable<Attempt> attemptOnce(const Endpoint& endpoint, const HttpRequest& request,
@@ -579,15 +585,7 @@ Awaitable<void> Loop::finishUpload(std::shared_ptr<UploadState> state,
                           ec == beast::error::timeout ? "timed out" : ec.message())));
     co_return;
   }
-  auto& message = parser.get();
-  HttpResponse out;
-  out.status = static_cast<int>(message.result_int());
-  for (const auto& field : message)
-    out.headers.emplace_back(
-        lower(std::string_view(field.name_string().data(), field.name_string().size())),
-        std::string(field.value()));
-  out.body = std::move(message.body());
-  done(std::move(out));
+  done(toResponse(parser.release()));
 }
 
 } // namespace

@@ -12,6 +12,7 @@
 #include "backend/cloud.h"
 #include "conformance/conformance.h"
 #include "support/azurite_server.h"
+#include "support/emulators.h"
 #include "support/moto_server.h"
 
 namespace exoflow::backend::conformance {
@@ -281,12 +282,9 @@ std::string describeError(const Error& error) {
 }
 
 void BackendTest::SetUp() {
-  // An emulator that is missing fails the test: `make test` installs them all, and a suite
-  // that skips silently proves nothing. EXOFLOW_ALLOW_MISSING_EMULATORS=1 lets a developer
-  // without them run the rest.
+  // An emulator that is missing fails the test (support/emulators.h).
   if (std::string why = row().unavailable(); !why.empty()) {
-    const char* allow = std::getenv("EXOFLOW_ALLOW_MISSING_EMULATORS");
-    if (allow != nullptr && std::string_view(allow) == "1") {
+    if (testsupport::missingEmulatorsAllowed()) {
       GTEST_SKIP() << row().name << " is unavailable here: " << why;
     }
     FAIL() << row().name << " is unavailable here: " << why

@@ -12,6 +12,7 @@
 #include "backend/azure/shared_key.h"
 #include "backend/azure/storage_api.h"
 #include "support/azurite_server.h"
+#include "support/emulators.h"
 
 namespace exoflow::azure {
 namespace {
@@ -158,7 +159,11 @@ TEST(SharedKeyTest, ErrorCodesMapIntoTheApiSet) {
 class AzuriteSharedKeyTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    if (!azurite().available()) GTEST_SKIP() << azurite().why();
+    // A missing Azurite fails the test, as every missing emulator does (support/emulators.h).
+    if (!azurite().available()) {
+      if (testsupport::missingEmulatorsAllowed()) GTEST_SKIP() << azurite().why();
+      FAIL() << azurite().why() << " (set EXOFLOW_ALLOW_MISSING_EMULATORS=1 to skip it)";
+    }
     std::random_device random;
     name_ = "sk" + std::to_string(random() % 1000000);
   }
