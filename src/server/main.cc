@@ -10,6 +10,7 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <malloc.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -81,11 +82,24 @@ int serve(const std::string& config_path) {
   return kExitOk;
 }
 
+/// glibc's malloc gives memory back to the kernel as soon as the top of a heap holds more than
+/// a small threshold (128 KiB, adjusted as mmapped blocks are freed), and takes it back with
+/// the next request: at throughput that was a brk() or madvise() for every third or fourth
+/// request, each followed by page faults on the same pages. A proxy's memory use rises and falls
+/// by the same few MiB all day, so it keeps up to 8 MiB per heap, grows a heap 1 MiB at a time
+/// and serves the 128 KiB body pieces from the heap rather than from mmap.
+void tuneMalloc() {
+  mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
+  mallopt(M_TOP_PAD, 1024 * 1024);
+  mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   try {
     std::signal(SIGPIPE, SIG_IGN);
+    tuneMalloc();
     spdlog::set_default_logger(spdlog::stderr_logger_mt("exo-proxy"));
     CLI::App app{"exo-proxy: serves the Exo API v1 (queues, objects, key-value tables, database\n"
                  "credentials) over the backends its config file names.",
