@@ -89,9 +89,8 @@ replicatorFor(const ProxyConfig& config, backend::Scheduler& scheduler, const Bi
 Result<void> serveObjects(const ProxyConfig& config, backend::Scheduler& scheduler,
                           ObjectEntry& entry) {
   auto health = newHealth(config, entry.chain.size());
-  auto replicator =
-      replicatorFor(config, scheduler, *entry.binding, entry.chain.size(), health,
-                    failover::objectCopier(pointers(entry.chain)));
+  auto replicator = replicatorFor(config, scheduler, *entry.binding, entry.chain.size(), health,
+                                  failover::objectCopier(pointers(entry.chain)));
   if (!replicator) return tl::unexpected(replicator.error());
   entry.replicator = std::move(*replicator);
   entry.failover = std::make_unique<failover::FailoverObjectStore>(pointers(entry.chain), health,

@@ -61,7 +61,7 @@ struct ObjectEntry {
 struct KvEntry {
   const Binding* binding = nullptr;
   std::vector<std::unique_ptr<backend::KvStore>> chain;
-  std::unique_ptr<failover::Replicator> replicator; ///< as in ObjectEntry
+  std::unique_ptr<failover::Replicator> replicator;    ///< as in ObjectEntry
   std::unique_ptr<failover::FailoverKvStore> failover; ///< the chain as one store
   std::unique_ptr<failover::HealthChecker> checker;
   backend::KvStore& active() const { return *failover; }

@@ -144,8 +144,9 @@ Response status(const ApiState& state) {
       entry["replication"] = replicationName(binding.replication);
       if (binding.replication != Replication::kNone) {
         // A chain of one backend has nothing to copy: no journal, no lag.
-        const failover::ReplicationStatus journal =
-            chain.replicator != nullptr ? chain.replicator->status() : failover::ReplicationStatus{};
+        const failover::ReplicationStatus journal = chain.replicator != nullptr
+                                                        ? chain.replicator->status()
+                                                        : failover::ReplicationStatus{};
         entry["replication_pending"] = journal.pending;
         entry["replication_lag_seconds"] = journal.lag_seconds;
         lag[name] = journal.lag_seconds;

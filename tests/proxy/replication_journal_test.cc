@@ -270,9 +270,8 @@ protected:
     kv_store_ = std::make_unique<FailoverKvStore>(kv, health_, kv_replicator_.get());
     auto object_journal = ReplicationJournal::open(dir_.path() / "objects.sqlite", 2);
     ASSERT_TRUE(object_journal);
-    object_replicator_ =
-        std::make_unique<Replicator>("data", std::move(*object_journal), health_, scheduler_,
-                                     objectCopier(objects), options);
+    object_replicator_ = std::make_unique<Replicator>("data", std::move(*object_journal), health_,
+                                                      scheduler_, objectCopier(objects), options);
     object_store_ =
         std::make_unique<FailoverObjectStore>(objects, health_, object_replicator_.get());
   }
@@ -383,6 +382,10 @@ TEST_F(ReplicatorTest, AnOlderCopyInFlightNeverOverwritesANewerWriteOfItsKey) {
   ASSERT_EQ(copying.wait_for(30s), std::future_status::ready) << "the copy never started";
   // The client writes K again, on the primary, while the old copy is in flight.
   auto newer = std::async(std::launch::async, [&] { return put(*kv_store_, "k", R"("new")"); });
+  // The write cannot finish while the copy of its key is in flight, so this wait always ends
+  // by timing out; it only gives a write that did not wait the time to land first.
+  EXPECT_EQ(newer.wait_for(500ms), std::future_status::timeout)
+      << "the write did not wait for the copy of its key";
   test_kv_[0]->release();
   ASSERT_TRUE(newer.get());
   ASSERT_TRUE(eventually([&] { return drained(*kv_replicator_); }));
@@ -395,8 +398,9 @@ TEST_F(ReplicatorTest, ASyncWriteIsOnEveryHealthyBackendWhenAcknowledged) {
   ASSERT_TRUE(put(*kv_store_, "k", "1"));
   EXPECT_EQ(value(*kv_[1], "k"), "1");
   EXPECT_TRUE(drained(*kv_replicator_));
-  auto upload = await<std::unique_ptr<backend::ObjectUpload>>(
-      [&](auto done) { object_store_->put({"o", "text/plain", {}, false, 2}, done); });
+  auto upload = await<std::unique_ptr<backend::ObjectUpload>>([&](auto done) {
+    object_store_->put({"o", "text/plain", {}, false, 2}, done);
+  });
   ASSERT_TRUE(upload);
   ASSERT_TRUE(await<void>([&](auto done) { (*upload)->write("hi", done); }));
   ASSERT_TRUE(await<backend::ObjectInfo>([&](auto done) { (*upload)->finish(done); }));

@@ -105,12 +105,12 @@ class Direct {
 public:
   /// `scratch`: a folder the clients may write to (none of them does).
   Direct(const Names& names, const std::filesystem::path& scratch)
-      : cloud_(backend::AwsCredentialsSpec{"static",
-                                           {{"access_key_id", "testing"},
-                                            {"secret_access_key", "testing"}}},
-               {},
-               backend::AzureCredentialsSpec{"shared_key",
-                                             {{"account_key", AzuriteServer::kAccountKey}}}) {
+      : cloud_(
+            backend::AwsCredentialsSpec{
+                "static", {{"access_key_id", "testing"}, {"secret_access_key", "testing"}}},
+            {},
+            backend::AzureCredentialsSpec{"shared_key",
+                                          {{"account_key", AzuriteServer::kAccountKey}}}) {
     backend::registerBuiltinBackends(registry_);
     const backend::BackendContext context{"direct", scratch, &scheduler_, &cloud_};
     const std::string moto = sharedMoto().endpoint();
@@ -128,9 +128,8 @@ public:
         {"azure.blob",
          with(az, {{"container", names.bucket()}, {"endpoint", azurite().blobEndpoint()}})},
         {"assets", false}, context);
-    auto dynamo =
-        registry_.createKvStore({"aws.dynamodb", with(aws, {{"table", names.table()}})},
-                                {"sessions"}, context);
+    auto dynamo = registry_.createKvStore({"aws.dynamodb", with(aws, {{"table", names.table()}})},
+                                          {"sessions"}, context);
     auto table = registry_.createKvStore(
         {"azure.table",
          with(az, {{"table", names.table()}, {"endpoint", azurite().tableEndpoint()}})},

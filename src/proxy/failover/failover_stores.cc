@@ -136,12 +136,11 @@ public:
         done(std::move(r));
         return;
       }
-      replicated_.replicator->written(
-          replicated_.key, index_, replicated_.seq,
-          [this, done, info = std::move(*r)](Result<void>) mutable {
-            replicated_.hold.reset();
-            done(std::move(info));
-          });
+      replicated_.replicator->written(replicated_.key, index_, replicated_.seq,
+                                      [this, done, info = std::move(*r)](Result<void>) mutable {
+                                        replicated_.hold.reset();
+                                        done(std::move(info));
+                                      });
     });
   }
   void abort() override { inner_->abort(); }
@@ -178,8 +177,7 @@ void withHold(Replicator* replicator, const std::string& key,
 }
 
 /// `done` that lets go of `hold` before answering.
-template <typename T>
-Done<T> releasing(std::shared_ptr<Replicator::KeyHold> hold, Done<T> done) {
+template <typename T> Done<T> releasing(std::shared_ptr<Replicator::KeyHold> hold, Done<T> done) {
   if (hold == nullptr) return done;
   return [hold = std::move(hold), done = std::move(done)](Result<T> r) mutable {
     hold.reset();
@@ -193,8 +191,8 @@ template <typename Call>
 std::function<void(std::size_t, bool, Done<void>)> journaledRemove(Replicator* replicator,
                                                                    std::string key, Call call) {
   auto seq = std::make_shared<std::optional<std::int64_t>>();
-  return [replicator, key = std::move(key), call = std::move(call),
-          seq](std::size_t index, bool first, Done<void> d) {
+  return [replicator, key = std::move(key), call = std::move(call), seq](std::size_t index,
+                                                                         bool first, Done<void> d) {
     if (replicator != nullptr && first) {
       Result<std::int64_t> s = replicator->record(key, index);
       if (!s) {
@@ -266,17 +264,17 @@ void FailoverObjectStore::putHeld(backend::PutRequest request,
           d(tl::unexpected(seq.error()));
           return;
         }
-        members_[index]->put(request, [this, index, key = request.key, seq = *seq, hold,
-                                       d = std::move(d)](
-                                          Result<std::unique_ptr<backend::ObjectUpload>> made) {
-          if (!made) {
-            d(std::move(made));
-            return;
-          }
-          ObservedUpload::Replicated replicated{replicator_, key, seq, hold};
-          d(std::unique_ptr<backend::ObjectUpload>(std::make_unique<ObservedUpload>(
-              std::move(*made), health_, index, std::move(replicated))));
-        });
+        members_[index]->put(
+            request, [this, index, key = request.key, seq = *seq, hold,
+                      d = std::move(d)](Result<std::unique_ptr<backend::ObjectUpload>> made) {
+              if (!made) {
+                d(std::move(made));
+                return;
+              }
+              ObservedUpload::Replicated replicated{replicator_, key, seq, hold};
+              d(std::unique_ptr<backend::ObjectUpload>(std::make_unique<ObservedUpload>(
+                  std::move(*made), health_, index, std::move(replicated))));
+            });
       },
       std::move(done));
 }
@@ -314,10 +312,9 @@ void FailoverObjectStore::removeHeld(std::string key, Done<void> done) {
   auto all = std::make_shared<RemoveAll>();
   all->health = health_;
   all->order = health_->order();
-  all->call = journaledRemove(replicator_, key,
-                              [this, key](std::size_t index, bool, Done<void> d) {
-                                members_[index]->remove(key, std::move(d));
-                              });
+  all->call = journaledRemove(replicator_, key, [this, key](std::size_t index, bool, Done<void> d) {
+    members_[index]->remove(key, std::move(d));
+  });
   all->done = std::move(done);
   all->step();
 }

@@ -241,8 +241,7 @@ struct Replicator::Shared : std::enable_shared_from_this<Shared> {
       copy(key, source, target, [self, join, key, target, seq](Result<void> r) {
         if (r) {
           if (auto ok = self->journal->settle(key, target, seq); !ok) {
-            spdlog::error("binding {}: replication journal: {}", self->binding,
-                          ok.error().message);
+            spdlog::error("binding {}: replication journal: {}", self->binding, ok.error().message);
           }
         } else {
           spdlog::warn("binding {}: sync copy of {} to backend {} failed (left to the journal): {}",
@@ -300,8 +299,7 @@ bool Replicator::sync() const {
   return shared_->options.sync;
 }
 
-void Replicator::hold(const std::string& key,
-                      std::function<void(std::shared_ptr<KeyHold>)> ready) {
+void Replicator::hold(const std::string& key, std::function<void(std::shared_ptr<KeyHold>)> ready) {
   std::shared_ptr<Shared> shared = shared_;
   shared->hold(key, [shared, key, ready = std::move(ready)] {
     ready(std::make_shared<KeyHold>(shared, key));
@@ -312,9 +310,8 @@ Result<std::int64_t> Replicator::record(const std::string& key, std::size_t sour
   Result<std::int64_t> seq = shared_->journal->record(key, source);
   if (!seq) {
     // A busy journal is this proxy's problem, not the backend's: never report it as an outage.
-    return fail(ErrorCode::kInternal,
-                fmt::format("binding {}: replication journal: {}", shared_->binding,
-                            seq.error().message));
+    return fail(ErrorCode::kInternal, fmt::format("binding {}: replication journal: {}",
+                                                  shared_->binding, seq.error().message));
   }
   return seq;
 }

@@ -219,23 +219,23 @@ CopyFn kvCopier(std::vector<backend::KvStore*> members) {
   return [members = std::move(members)](const std::string& key, std::size_t source,
                                         std::size_t target, Done<void> done) {
     backend::KvStore* to = members.at(target);
-    members.at(source)->get(key, [to, key, done = std::move(done)](
-                                     Result<backend::KvItem> item) mutable {
-      if (!item) {
-        if (item.error().code == ErrorCode::kNotFound) {
-          to->remove(key, std::nullopt, std::move(done));
-        } else {
-          done(tl::unexpected(item.error()));
-        }
-        return;
-      }
-      backend::KvPutRequest put;
-      put.key = key;
-      put.value = std::move(item->value);
-      to->put(std::move(put), [done = std::move(done)](Result<std::string> r) {
-        done(r ? Result<void>() : tl::unexpected(r.error()));
-      });
-    });
+    members.at(source)->get(
+        key, [to, key, done = std::move(done)](Result<backend::KvItem> item) mutable {
+          if (!item) {
+            if (item.error().code == ErrorCode::kNotFound) {
+              to->remove(key, std::nullopt, std::move(done));
+            } else {
+              done(tl::unexpected(item.error()));
+            }
+            return;
+          }
+          backend::KvPutRequest put;
+          put.key = key;
+          put.value = std::move(item->value);
+          to->put(std::move(put), [done = std::move(done)](Result<std::string> r) {
+            done(r ? Result<void>() : tl::unexpected(r.error()));
+          });
+        });
   };
 }
 
