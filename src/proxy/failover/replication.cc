@@ -165,10 +165,9 @@ struct Replicator::Shared : std::enable_shared_from_this<Shared> {
       running += start.size();
     }
     auto self = shared_from_this();
-    for (PendingCopy& row : start) {
-      const std::string key = row.key;
-      copy(key, row.source, row.target,
-           [self, row = std::move(row)](Result<void> r) { self->finished(row, r); });
+    for (const PendingCopy& row : start) {
+      copy(row.key, row.source, row.target,
+           [self, row](Result<void> r) { self->finished(row, r); });
     }
   }
 
