@@ -255,6 +255,7 @@ TEST_F(ReplicationTest, WritesAcknowledgedWhileTheSecondaryIsDownReachItThroughA
   EXPECT_EQ(status()["replication_lag_seconds"]["assets"].is_number(), true);
 
   ASSERT_TRUE(azurite().restart()) << azurite().why();
+  const auto returned = std::chrono::steady_clock::now();
   // Kill the proxy once the drain has begun but not ended.
   std::int64_t at_kill = -1;
   ASSERT_TRUE(waitFor([&] {
@@ -270,6 +271,7 @@ TEST_F(ReplicationTest, WritesAcknowledgedWhileTheSecondaryIsDownReachItThroughA
   const std::int64_t after_restart = pending();
   EXPECT_GT(after_restart, 0) << "the journal survived the kill";
   ASSERT_TRUE(waitFor([&] { return pending() == 0; }, 90s)) << status();
+  const auto drained = std::chrono::steady_clock::now();
   const HttpResponse metrics = proxy_->call("GET", "/metrics");
   EXPECT_NE(metrics.body.find("exo_replication_lag_seconds{binding=\"assets\"} 0\n"),
             std::string::npos)
@@ -291,8 +293,11 @@ TEST_F(ReplicationTest, WritesAcknowledgedWhileTheSecondaryIsDownReachItThroughA
     }
   });
   EXPECT_EQ(wrong, 0) << fmt::format("{}", fmt::join(examples, "; "));
-  std::cout << fmt::format("replication: {} pending when killed, {} after the restart\n", at_kill,
-                           after_restart);
+  std::cout << fmt::format(
+      "replication: {} pending when killed, {} after the restart; journal empty {} ms after the "
+      "secondary returned (the kill and restart included)\n",
+      at_kill, after_restart,
+      std::chrono::duration_cast<std::chrono::milliseconds>(drained - returned).count());
 }
 
 TEST_F(ReplicationTest, AfterTheFailbackBothSidesHoldTheNewestWriteOfAKey) {
