@@ -2,6 +2,7 @@
 // writes of one key apart (replication.h says why).
 #include "proxy/failover/replication.h"
 
+#include <bit>
 #include <deque>
 #include <map>
 #include <set>
@@ -132,17 +133,24 @@ struct Replicator::Shared : std::enable_shared_from_this<Shared> {
     {
       std::lock_guard lock(mutex);
       pump_posted = false;
-      if (running >= options.max_in_flight) return;
+      // With fewer than two usable backends nothing can be copied: spare the journal a scan.
+      if (running >= options.max_in_flight || std::popcount(usable) < 2) return;
       // Read under `mutex`: a write of a key either still holds it (and the entry is skipped)
       // or was journaled before this read, so no entry read here is older than a finished
       // write of its key.
-      Result<std::vector<PendingCopy>> rows =
-          journal->oldest(usable, options.max_in_flight * 4 + 64);
+      // Past the entries in flight or backing off, so that failing entries at the head of
+      // the journal do not hold back the ones behind them.
+      Result<std::vector<PendingCopy>> rows = journal->oldest(
+          usable, options.max_in_flight * 4 + 64 + in_flight.size() + entry_backoff.size());
       if (!rows) {
         spdlog::error("binding {}: replication journal: {}", binding, rows.error().message);
         return;
       }
       const SteadyTime now = std::chrono::steady_clock::now();
+      // Entries that left the journal another way (a newer write, a delete) leave their
+      // back-off behind; it is forgotten once long expired.
+      std::erase_if(entry_backoff,
+                    [&](const auto& e) { return e.second.until + options.max_backoff < now; });
       for (PendingCopy& row : *rows) {
         if (running + start.size() >= options.max_in_flight) break;
         if (in_flight.contains({row.key, row.target})) continue;
