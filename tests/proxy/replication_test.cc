@@ -252,7 +252,14 @@ TEST_F(ReplicationTest, WritesAcknowledgedWhileTheSecondaryIsDownReachItThroughA
   });
   ASSERT_EQ(refused, 0) << "the primary serves; a down secondary never refuses a write";
   EXPECT_EQ(pending(), 2 * kWrites) << "one entry per write, none copied yet";
-  EXPECT_EQ(status()["replication_lag_seconds"]["assets"].is_number(), true);
+  // The writes took a while: the oldest entry is older than 0 ms, and status and metrics say so.
+  EXPECT_TRUE(waitFor([&] { return status()["replication_lag_seconds"]["assets"] > 0; }))
+      << status();
+  EXPECT_GT(status()["bindings"]["sessions"]["replication_lag_seconds"], 0) << status();
+  const HttpResponse lagging = proxy_->call("GET", "/metrics");
+  EXPECT_EQ(lagging.body.find("exo_replication_lag_seconds{binding=\"sessions\"} 0\n"),
+            std::string::npos)
+      << lagging.body;
 
   ASSERT_TRUE(azurite().restart()) << azurite().why();
   const auto returned = std::chrono::steady_clock::now();
