@@ -60,26 +60,65 @@ Result<void> serveQueues(const ProxyConfig& config, backend::Scheduler& schedule
   return {};
 }
 
-void serveObjects(const ProxyConfig& config, backend::Scheduler& scheduler, ObjectEntry& entry) {
+/// The replicator of an objects or kv binding that asks for replication over more than one
+/// backend; null otherwise.
+Result<std::unique_ptr<failover::Replicator>>
+replicatorFor(const ProxyConfig& config, backend::Scheduler& scheduler, const Binding& binding,
+              std::size_t size, const std::shared_ptr<failover::ChainHealth>& health,
+              failover::CopyFn copy) {
+  if (binding.replication == Replication::kNone || size < 2) {
+    return std::unique_ptr<failover::Replicator>();
+  }
+  if (size > 63) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("binding {}: replication supports at most 63 backends, not {}",
+                            binding.name, size));
+  }
+  auto journal = failover::ReplicationJournal::open(
+      config.data_dir / binding.name / "replication.sqlite", size);
+  if (!journal) {
+    return fail(journal.error().code,
+                fmt::format("binding {}: {}", binding.name, journal.error().message));
+  }
+  failover::ReplicatorOptions options;
+  options.sync = binding.replication == Replication::kSync;
+  return std::make_unique<failover::Replicator>(binding.name, std::move(*journal), health,
+                                                scheduler, std::move(copy), options);
+}
+
+Result<void> serveObjects(const ProxyConfig& config, backend::Scheduler& scheduler,
+                          ObjectEntry& entry) {
   auto health = newHealth(config, entry.chain.size());
-  entry.failover = std::make_unique<failover::FailoverObjectStore>(pointers(entry.chain), health);
+  auto replicator = replicatorFor(config, scheduler, *entry.binding, entry.chain.size(), health,
+                                  failover::objectCopier(pointers(entry.chain)));
+  if (!replicator) return tl::unexpected(replicator.error());
+  entry.replicator = std::move(*replicator);
+  entry.failover = std::make_unique<failover::FailoverObjectStore>(pointers(entry.chain), health,
+                                                                   entry.replicator.get());
   entry.checker = std::make_unique<failover::HealthChecker>(
       health, scheduler, [&entry](std::size_t i, backend::Done<void> done) {
         entry.chain[i]->head(kProbeKey, [done = std::move(done)](Result<backend::ObjectInfo> r) {
           done(r ? Result<void>() : tl::unexpected(r.error()));
         });
       });
+  return {};
 }
 
-void serveKv(const ProxyConfig& config, backend::Scheduler& scheduler, KvEntry& entry) {
+Result<void> serveKv(const ProxyConfig& config, backend::Scheduler& scheduler, KvEntry& entry) {
   auto health = newHealth(config, entry.chain.size());
-  entry.failover = std::make_unique<failover::FailoverKvStore>(pointers(entry.chain), health);
+  auto replicator = replicatorFor(config, scheduler, *entry.binding, entry.chain.size(), health,
+                                  failover::kvCopier(pointers(entry.chain)));
+  if (!replicator) return tl::unexpected(replicator.error());
+  entry.replicator = std::move(*replicator);
+  entry.failover = std::make_unique<failover::FailoverKvStore>(pointers(entry.chain), health,
+                                                               entry.replicator.get());
   entry.checker = std::make_unique<failover::HealthChecker>(
       health, scheduler, [&entry](std::size_t i, backend::Done<void> done) {
         entry.chain[i]->get(kProbeKey, [done = std::move(done)](Result<backend::KvItem> r) {
           done(r ? Result<void>() : tl::unexpected(r.error()));
         });
       });
+  return {};
 }
 
 /// The peers of `config`, reached with the same timeouts as the cloud services.
@@ -158,7 +197,7 @@ Result<std::unique_ptr<Bindings>> Bindings::open(const ProxyConfig& config,
         if (!store) return annotate(store.error(), binding, i);
         entry.chain.push_back(std::move(*store));
       }
-      serveObjects(config, scheduler, entry);
+      if (auto ok = serveObjects(config, scheduler, entry); !ok) return tl::unexpected(ok.error());
       break;
     }
     case BindingKind::kKv: {
@@ -169,7 +208,7 @@ Result<std::unique_ptr<Bindings>> Bindings::open(const ProxyConfig& config,
         if (!store) return annotate(store.error(), binding, i);
         entry.chain.push_back(std::move(*store));
       }
-      serveKv(config, scheduler, entry);
+      if (auto ok = serveKv(config, scheduler, entry); !ok) return tl::unexpected(ok.error());
       break;
     }
     case BindingKind::kDatabase:

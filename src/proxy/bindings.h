@@ -3,6 +3,8 @@
 // registry, and for a queue with dead_letter_after its dead-letter queue "<name>-dlq" as a
 // queue of its own. Each entry serves its whole chain through a failover composite
 // (proxy/failover/): the first healthy backend serves, health checks run on the scheduler.
+// Objects and kv bindings with `replication` copy their writes between the backends through
+// a journal in <data_dir>/<binding>/replication.sqlite (failover/replication.h).
 
 #include <map>
 #include <memory>
@@ -16,6 +18,7 @@
 #include "proxy/failover/failover_queue.h"
 #include "proxy/failover/failover_stores.h"
 #include "proxy/failover/health.h"
+#include "proxy/failover/replication.h"
 
 namespace exoflow::proxy {
 
@@ -45,6 +48,9 @@ struct QueueEntry {
 struct ObjectEntry {
   const Binding* binding = nullptr;
   std::vector<std::unique_ptr<backend::ObjectStore>> chain;
+  /// With replication (and more than one backend); declared before the composite, which
+  /// uses it, so that it is destroyed after it.
+  std::unique_ptr<failover::Replicator> replicator;
   std::unique_ptr<failover::FailoverObjectStore> failover; ///< the chain as one store
   std::unique_ptr<failover::HealthChecker> checker;
   backend::ObjectStore& active() const { return *failover; }
@@ -55,6 +61,7 @@ struct ObjectEntry {
 struct KvEntry {
   const Binding* binding = nullptr;
   std::vector<std::unique_ptr<backend::KvStore>> chain;
+  std::unique_ptr<failover::Replicator> replicator;    ///< as in ObjectEntry
   std::unique_ptr<failover::FailoverKvStore> failover; ///< the chain as one store
   std::unique_ptr<failover::HealthChecker> checker;
   backend::KvStore& active() const { return *failover; }

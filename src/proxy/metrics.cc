@@ -71,6 +71,11 @@ void Metrics::setFailovers(std::string_view binding, std::uint64_t count) {
   failovers_[std::string(binding)] = count;
 }
 
+void Metrics::setReplicationLag(std::string_view binding, double seconds) {
+  std::lock_guard lock(mutex_);
+  replication_lag_[std::string(binding)] = seconds;
+}
+
 std::string Metrics::render() const {
   std::lock_guard lock(mutex_);
   std::string out;

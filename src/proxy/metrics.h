@@ -25,6 +25,8 @@ public:
   void declareBinding(std::string_view binding, bool replicated);
   /// Sets exo_failovers_total of a binding (counted by its chain's health).
   void setFailovers(std::string_view binding, std::uint64_t count);
+  /// Sets exo_replication_lag_seconds of a binding (the age of its oldest journal entry).
+  void setReplicationLag(std::string_view binding, double seconds);
 
   /// The text exposition format, version 0.0.4.
   std::string render() const;

@@ -22,10 +22,12 @@ std::string dump(const json& value) {
 struct ChainView {
   const failover::ChainHealth* health = nullptr;
   std::vector<std::string> backends;
+  const failover::Replicator* replicator = nullptr; ///< objects and kv with replication
 };
 
 template <typename Entry> ChainView viewOf(const Entry& entry) {
-  ChainView view{&entry.health(), {}};
+  ChainView view{&entry.health(), {}, nullptr};
+  if constexpr (requires { entry.replicator; }) view.replicator = entry.replicator.get();
   for (const auto& b : entry.chain)
     view.backends.push_back(b->describe());
   return view;
@@ -70,6 +72,9 @@ void refreshHealthMetrics(const ApiState& state) {
     for (std::size_t i = 0; i < chain.backends.size(); ++i)
       state.metrics.setBackendUp(name, chain.backends[i], health[i].healthy);
     state.metrics.setFailovers(name, chain.health->failoverCount());
+    if (chain.replicator != nullptr) {
+      state.metrics.setReplicationLag(name, chain.replicator->status().lag_seconds);
+    }
   }
 }
 
@@ -130,13 +135,22 @@ Response status(const ApiState& state) {
   json bindings = json::object();
   json lag = json::object();
   for (const auto& [name, binding] : config.bindings) {
-    json entry = chainStatus(binding, chainOf(state.bindings, binding));
+    const ChainView chain = chainOf(state.bindings, binding);
+    json entry = chainStatus(binding, chain);
     if (binding.kind == BindingKind::kQueue && binding.queue.dead_letter_after) {
       entry["dead_letter_queue"] = binding.queue.dead_letter_queue;
     }
     if (binding.kind == BindingKind::kObjects || binding.kind == BindingKind::kKv) {
       entry["replication"] = replicationName(binding.replication);
-      if (binding.replication != Replication::kNone) lag[name] = 0;
+      if (binding.replication != Replication::kNone) {
+        // A chain of one backend has nothing to copy: no journal, no lag.
+        const failover::ReplicationStatus journal = chain.replicator != nullptr
+                                                        ? chain.replicator->status()
+                                                        : failover::ReplicationStatus{};
+        entry["replication_pending"] = journal.pending;
+        entry["replication_lag_seconds"] = journal.lag_seconds;
+        lag[name] = journal.lag_seconds;
+      }
     }
     bindings[name] = std::move(entry);
   }

@@ -106,12 +106,22 @@ struct RemoveAll : std::enable_shared_from_this<RemoveAll> {
   }
 };
 
-/// An upload that reports how its backend answered.
+/// An upload that reports how its backend answered and, under replication, holds its key
+/// until the write is journaled and (sync) copied.
 class ObservedUpload final : public backend::ObjectUpload {
 public:
+  /// What a replicated upload carries: the write's journal entry and its key's hold.
+  struct Replicated {
+    Replicator* replicator = nullptr;
+    std::string key;
+    std::int64_t seq = 0;
+    std::shared_ptr<Replicator::KeyHold> hold;
+  };
+
   ObservedUpload(std::unique_ptr<backend::ObjectUpload> inner, std::shared_ptr<ChainHealth> health,
-                 std::size_t index)
-      : inner_(std::move(inner)), health_(std::move(health)), index_(index) {}
+                 std::size_t index, Replicated replicated)
+      : inner_(std::move(inner)), health_(std::move(health)), index_(index),
+        replicated_(std::move(replicated)) {}
 
   void write(std::string chunk, Done<void> done) override {
     inner_->write(std::move(chunk), [this, done = std::move(done)](Result<void> r) {
@@ -122,7 +132,15 @@ public:
   void finish(Done<backend::ObjectInfo> done) override {
     inner_->finish([this, done = std::move(done)](Result<backend::ObjectInfo> r) {
       observe(r ? nullptr : &r.error());
-      done(std::move(r));
+      if (!r || replicated_.replicator == nullptr) {
+        done(std::move(r));
+        return;
+      }
+      replicated_.replicator->written(replicated_.key, index_, replicated_.seq,
+                                      [this, done, info = std::move(*r)](Result<void>) mutable {
+                                        replicated_.hold.reset();
+                                        done(std::move(info));
+                                      });
     });
   }
   void abort() override { inner_->abort(); }
@@ -139,7 +157,58 @@ private:
   std::unique_ptr<backend::ObjectUpload> inner_;
   std::shared_ptr<ChainHealth> health_;
   std::size_t index_;
+  Replicated replicated_;
 };
+
+/// Journals a write of `key` about to go to backend `index`; 0 without a replicator.
+Result<std::int64_t> journal(Replicator* replicator, const std::string& key, std::size_t index) {
+  if (replicator == nullptr) return std::int64_t{0};
+  return replicator->record(key, index);
+}
+
+/// Runs `then` with the hold of `key` (null without a replicator).
+void withHold(Replicator* replicator, const std::string& key,
+              std::function<void(std::shared_ptr<Replicator::KeyHold>)> then) {
+  if (replicator == nullptr) {
+    then(nullptr);
+    return;
+  }
+  replicator->hold(key, std::move(then));
+}
+
+/// `done` that lets go of `hold` before answering.
+template <typename T> Done<T> releasing(std::shared_ptr<Replicator::KeyHold> hold, Done<T> done) {
+  if (hold == nullptr) return done;
+  return [hold = std::move(hold), done = std::move(done)](Result<T> r) mutable {
+    hold.reset();
+    done(std::move(r));
+  };
+}
+
+/// The call of a delete on one backend of RemoveAll, journaled: the first backend that
+/// answers is the write's source; each later one that succeeded no longer needs a copy.
+template <typename Call>
+std::function<void(std::size_t, bool, Done<void>)> journaledRemove(Replicator* replicator,
+                                                                   std::string key, Call call) {
+  auto seq = std::make_shared<std::optional<std::int64_t>>();
+  return [replicator, key = std::move(key), call = std::move(call), seq](std::size_t index,
+                                                                         bool first, Done<void> d) {
+    if (replicator != nullptr && first) {
+      Result<std::int64_t> s = replicator->record(key, index);
+      if (!s) {
+        d(tl::unexpected(s.error()));
+        return;
+      }
+      *seq = *s;
+    }
+    call(index, first, [replicator, key, seq, index, first, d = std::move(d)](Result<void> r) {
+      if (r && !first && replicator != nullptr && seq->has_value()) {
+        replicator->settle(key, index, **seq);
+      }
+      d(std::move(r));
+    });
+  };
+}
 
 template <typename Member, typename Features, typename Feature>
 Features intersect(const std::vector<Member*>& members, std::initializer_list<Feature> all) {
@@ -158,8 +227,9 @@ Features intersect(const std::vector<Member*>& members, std::initializer_list<Fe
 // ---- objects ----
 
 FailoverObjectStore::FailoverObjectStore(std::vector<backend::ObjectStore*> members,
-                                         std::shared_ptr<ChainHealth> health)
-    : members_(std::move(members)), health_(std::move(health)) {}
+                                         std::shared_ptr<ChainHealth> health,
+                                         Replicator* replicator)
+    : members_(std::move(members)), health_(std::move(health)), replicator_(replicator) {}
 
 std::string FailoverObjectStore::describe() const {
   return members_[health_->active().value_or(0)]->describe();
@@ -174,19 +244,37 @@ backend::ObjectFeatures FailoverObjectStore::features() const {
 
 void FailoverObjectStore::put(backend::PutRequest request,
                               Done<std::unique_ptr<backend::ObjectUpload>> done) {
+  const std::string key = request.key;
+  withHold(replicator_, key,
+           [this, request = std::move(request),
+            done = std::move(done)](std::shared_ptr<Replicator::KeyHold> hold) mutable {
+             putHeld(std::move(request), std::move(hold), std::move(done));
+           });
+}
+
+void FailoverObjectStore::putHeld(backend::PutRequest request,
+                                  std::shared_ptr<Replicator::KeyHold> hold,
+                                  Done<std::unique_ptr<backend::ObjectUpload>> done) {
   walk<std::unique_ptr<backend::ObjectUpload>>(
       health_, FallThrough::kOutage,
-      [this, request = std::move(request)](std::size_t index,
-                                           Done<std::unique_ptr<backend::ObjectUpload>> d) {
-        members_[index]->put(request, [this, index, d = std::move(d)](
-                                          Result<std::unique_ptr<backend::ObjectUpload>> made) {
-          if (!made) {
-            d(std::move(made));
-            return;
-          }
-          d(std::unique_ptr<backend::ObjectUpload>(
-              std::make_unique<ObservedUpload>(std::move(*made), health_, index)));
-        });
+      [this, request = std::move(request),
+       hold = std::move(hold)](std::size_t index, Done<std::unique_ptr<backend::ObjectUpload>> d) {
+        Result<std::int64_t> seq = journal(replicator_, request.key, index);
+        if (!seq) {
+          d(tl::unexpected(seq.error()));
+          return;
+        }
+        members_[index]->put(
+            request, [this, index, key = request.key, seq = *seq, hold,
+                      d = std::move(d)](Result<std::unique_ptr<backend::ObjectUpload>> made) {
+              if (!made) {
+                d(std::move(made));
+                return;
+              }
+              ObservedUpload::Replicated replicated{replicator_, key, seq, hold};
+              d(std::unique_ptr<backend::ObjectUpload>(std::make_unique<ObservedUpload>(
+                  std::move(*made), health_, index, std::move(replicated))));
+            });
       },
       std::move(done));
 }
@@ -212,12 +300,21 @@ void FailoverObjectStore::head(std::string key, Done<backend::ObjectInfo> done) 
 }
 
 void FailoverObjectStore::remove(std::string key, Done<void> done) {
+  const std::string held = key;
+  withHold(replicator_, held,
+           [this, key = std::move(key),
+            done = std::move(done)](std::shared_ptr<Replicator::KeyHold> hold) mutable {
+             removeHeld(std::move(key), releasing(std::move(hold), std::move(done)));
+           });
+}
+
+void FailoverObjectStore::removeHeld(std::string key, Done<void> done) {
   auto all = std::make_shared<RemoveAll>();
   all->health = health_;
   all->order = health_->order();
-  all->call = [this, key = std::move(key)](std::size_t index, bool, Done<void> d) {
+  all->call = journaledRemove(replicator_, key, [this, key](std::size_t index, bool, Done<void> d) {
     members_[index]->remove(key, std::move(d));
-  };
+  });
   all->done = std::move(done);
   all->step();
 }
@@ -234,8 +331,8 @@ void FailoverObjectStore::list(backend::ListRequest request, Done<backend::ListR
 // ---- kv ----
 
 FailoverKvStore::FailoverKvStore(std::vector<backend::KvStore*> members,
-                                 std::shared_ptr<ChainHealth> health)
-    : members_(std::move(members)), health_(std::move(health)) {}
+                                 std::shared_ptr<ChainHealth> health, Replicator* replicator)
+    : members_(std::move(members)), health_(std::move(health)), replicator_(replicator) {}
 
 std::string FailoverKvStore::describe() const {
   return members_[health_->active().value_or(0)]->describe();
@@ -248,10 +345,32 @@ backend::KvFeatures FailoverKvStore::features() const {
 }
 
 void FailoverKvStore::put(backend::KvPutRequest request, Done<std::string> done) {
+  const std::string key = request.key;
+  withHold(replicator_, key,
+           [this, request = std::move(request),
+            done = std::move(done)](std::shared_ptr<Replicator::KeyHold> hold) mutable {
+             putHeld(std::move(request), releasing(std::move(hold), std::move(done)));
+           });
+}
+
+void FailoverKvStore::putHeld(backend::KvPutRequest request, Done<std::string> done) {
   walk<std::string>(
       health_, FallThrough::kOutage,
       [this, request = std::move(request)](std::size_t index, Done<std::string> d) {
-        members_[index]->put(request, std::move(d));
+        Result<std::int64_t> seq = journal(replicator_, request.key, index);
+        if (!seq) {
+          d(tl::unexpected(seq.error()));
+          return;
+        }
+        members_[index]->put(request, [this, index, key = request.key, seq = *seq,
+                                       d = std::move(d)](Result<std::string> r) {
+          if (!r || replicator_ == nullptr) {
+            d(std::move(r));
+            return;
+          }
+          replicator_->written(key, index, seq,
+                               [d, version = std::move(*r)](Result<void>) { d(version); });
+        });
       },
       std::move(done));
 }
@@ -267,13 +386,25 @@ void FailoverKvStore::get(std::string key, Done<backend::KvItem> done) {
 
 void FailoverKvStore::remove(std::string key, std::optional<std::string> if_match,
                              Done<void> done) {
+  const std::string held = key;
+  withHold(replicator_, held,
+           [this, key = std::move(key), if_match = std::move(if_match),
+            done = std::move(done)](std::shared_ptr<Replicator::KeyHold> hold) mutable {
+             removeHeld(std::move(key), std::move(if_match),
+                        releasing(std::move(hold), std::move(done)));
+           });
+}
+
+void FailoverKvStore::removeHeld(std::string key, std::optional<std::string> if_match,
+                                 Done<void> done) {
   auto all = std::make_shared<RemoveAll>();
   all->health = health_;
   all->order = health_->order();
-  all->call = [this, key = std::move(key),
-               if_match = std::move(if_match)](std::size_t index, bool first, Done<void> d) {
-    members_[index]->remove(key, first ? if_match : std::nullopt, std::move(d));
-  };
+  all->call = journaledRemove(
+      replicator_, key,
+      [this, key, if_match = std::move(if_match)](std::size_t index, bool first, Done<void> d) {
+        members_[index]->remove(key, first ? if_match : std::nullopt, std::move(d));
+      });
   all->done = std::move(done);
   all->step();
 }
