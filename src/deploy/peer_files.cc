@@ -88,6 +88,12 @@ tl::expected<PeerFiles, std::string> readPeerFiles(const fs::path& dir, const st
   for (const auto& [name, into] : pems) {
     const fs::path path = dir / name;
     std::error_code ec;
+    if (!fs::is_regular_file(path, ec) && name != "ca.crt" && fs::is_regular_file(dir / "ca.crt")) {
+      // A target added since: its certificate joins the existing CA.
+      return tl::unexpected(fmt::format("{} is missing: run `exoflow certs -o {} --targets {}` to "
+                                        "add the target's certificate to the CA there",
+                                        path.string(), dir.string(), peer));
+    }
     if (!fs::is_regular_file(path, ec)) {
       return tl::unexpected(fmt::format(
           "{} is missing: the app's targets reach each other over mutual TLS with the files of "

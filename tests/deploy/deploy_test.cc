@@ -348,6 +348,15 @@ TEST_F(PeerDeployTest, WithoutCertsTheDeployStopsBeforeAnythingAndNamesExoflowCe
                        "with the files of `exoflow certs`; run `exoflow certs --file <manifest> "
                        "-o " +
                        dir + "` first (or give --certs)\n");
+
+  // A CA without this target's certificate: the target joins it.
+  ASSERT_EQ(exoflow({"certs", "-o", dir, "--targets", "azure-eastus"}).code, 0);
+  const CliRun joined = exoflow(deployArgs(true));
+  EXPECT_EQ(joined.code, 1);
+  EXPECT_EQ(joined.err, "exoflow: deploy failed: " + dir +
+                            "/aws-us-east-1.crt is missing: run `exoflow certs -o " + dir +
+                            " --targets aws-us-east-1` to add the target's certificate to the CA "
+                            "there\n");
 }
 
 TEST_F(PeerDeployTest, DryRunMasksThePeerParameters) {
