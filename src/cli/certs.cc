@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "deploy/peer_files.h"
 #include "manifest/manifest.h"
 #include "synth/proxy_config.h"
 
@@ -141,6 +142,14 @@ int runCerts(const CertsOptions& options) {
     }
     std::printf("wrote %s and %s\n", cert.c_str(), key.c_str());
   }
+  // One token for the whole app, which every target's proxies present to each other; an
+  // existing one is kept (the targets already deployed have it) unless -f.
+  auto token = deploy::ensurePeerToken(dir, options.force);
+  if (!token) {
+    std::fprintf(stderr, "exoflow: %s\n", token.error().c_str());
+    return kExitUsage;
+  }
+  if (*token) std::printf("wrote %s\n", (dir / deploy::kPeerTokenFile).c_str());
   return kExitOk;
 }
 
@@ -155,7 +164,9 @@ void addCertsCommand(CLI::App& app, int& exit_code) {
       "client certificate (DIR/<target>.crt, .key; EC P-256, valid 825 days, SANs: the\n"
       "target's name, localhost, 127.0.0.1, ::1). Targets are the manifest's, named as\n"
       "peers are (aws-us-east-1, azure-eastus), or the names given with --targets. An\n"
-      "existing CA in DIR is kept; nothing is overwritten without -f. Keys are written 0600.\n"
+      "existing CA in DIR is kept; nothing is overwritten without -f. Also DIR/peer-token,\n"
+      "the app's peer token (kept when it exists, unless -f); `exoflow deploy --certs DIR`\n"
+      "hands all of these to the templates. Keys and the token are written 0600.\n"
       "Exit status: 0 written, 1 invalid manifest, 2 usage, existing files or I/O error.");
   cmd->add_option("--file", options->file, "The manifest")
       ->capture_default_str()

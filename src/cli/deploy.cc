@@ -82,6 +82,10 @@ deploy::AwsOptions awsOptions(const std::string& endpoint_url, bool dry_run) {
   return options;
 }
 
+fs::path certsDir(const std::string& option, const fs::path& manifest_dir) {
+  return option.empty() ? manifest_dir / "certs" : fs::path(option);
+}
+
 fs::path findProxy() {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
@@ -114,13 +118,14 @@ struct DeployCliOptions {
   std::string out = "out";
   std::string endpoint_url;
   std::string ssh_public_key;
+  std::string certs;
   bool dry_run = false;
 };
 
 int runDeploy(const DeployCliOptions& options) {
   if (isAzureTarget(options.target)) {
-    return runAzureDeploy(
-        {options.file, options.target, options.out, options.dry_run, options.ssh_public_key});
+    return runAzureDeploy({options.file, options.target, options.out, options.dry_run,
+                           options.ssh_public_key, options.certs});
   }
   auto prepared = prepareAws(options.file, options.target, options.out);
   if (!prepared) return prepared.error();
@@ -128,6 +133,7 @@ int runDeploy(const DeployCliOptions& options) {
   deploy::DeployOptions deploy_options;
   deploy_options.manifest_dir = prepared->manifest_dir;
   deploy_options.proxy_binary = findProxy();
+  deploy_options.certs_dir = certsDir(options.certs, prepared->manifest_dir);
   auto done = deploy::deployAws(prepared->app, prepared->plan, deploy_options, cli);
   if (!done) {
     std::fprintf(stderr, "exoflow: deploy failed: %s\n", done.error().c_str());
@@ -164,7 +170,13 @@ void addDeployCommand(CLI::App& app, int& exit_code) {
   cmd->add_option("--ssh-public-key", options->ssh_public_key,
                   "azure: the instances' SSH public key (default ~/.ssh/id_rsa.pub)")
       ->type_name("FILE");
-  cmd->add_flag("--dry-run", options->dry_run, "Print the commands, run none");
+  cmd->add_option("--certs", options->certs,
+                  "The files of `exoflow certs` (default: certs beside the manifest); an app\n"
+                  "whose targets are peers (several targets and failover) needs ca.crt,\n"
+                  "<target>.crt and .key, and peer-token (written here when missing)")
+      ->type_name("DIR");
+  cmd->add_flag("--dry-run", options->dry_run,
+                "Print the commands, run none (secret values masked)");
   cmd->callback([options, &exit_code] { exit_code = runDeploy(*options); });
 }
 

@@ -83,6 +83,7 @@ deploy::AzureDeployOptions deployOptions(const AzureRequest& request, const fs::
   options.manifest_dir = dir;
   options.proxy_binary = findProxy();
   options.ssh_public_key = request.ssh_public_key;
+  options.certs_dir = certsDir(request.certs, dir);
   if (options.ssh_public_key.empty()) {
     const char* home = std::getenv("HOME");
     options.ssh_public_key = fs::path(home != nullptr ? home : "") / ".ssh" / "id_rsa.pub";

@@ -27,6 +27,10 @@ tl::expected<Prepared, int> prepareAws(const std::string& file, const std::strin
 /// Options whose print() writes a line to stdout.
 deploy::AwsOptions awsOptions(const std::string& endpoint_url, bool dry_run);
 
+/// --certs as given, else the folder certs beside the manifest.
+std::filesystem::path certsDir(const std::string& option,
+                               const std::filesystem::path& manifest_dir);
+
 /// exo-proxy beside this exoflow binary, else on PATH; empty when there is none.
 std::filesystem::path findProxy();
 
@@ -37,6 +41,7 @@ struct AzureRequest {
   std::string out;
   bool dry_run = false;
   std::string ssh_public_key; ///< empty: ~/.ssh/id_rsa.pub
+  std::string certs;          ///< the files of `exoflow certs`; empty: certs beside the manifest
 };
 bool isAzureTarget(const std::string& target);
 /// Synthesizes into out/azure and deploys or plans with the Azure CLI; the exit code.

@@ -21,7 +21,8 @@ struct PlanOptions {
 
 int runPlan(const PlanOptions& options) {
   if (isAzureTarget(options.target)) {
-    return runAzurePlan({options.file, options.target, options.out, false, options.ssh_public_key});
+    return runAzurePlan(
+        {options.file, options.target, options.out, false, options.ssh_public_key, {}});
   }
   auto prepared = prepareAws(options.file, options.target, options.out);
   if (!prepared) return prepared.error();

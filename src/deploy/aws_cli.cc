@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "deploy/peer_files.h"
 #include "deploy/process.h"
 
 namespace exoflow::deploy {
@@ -180,12 +181,24 @@ tl::expected<StackResult, std::string> AwsCli::deployStack(const StackRequest& r
     body = {"--template-url", request.template_url};
   }
   Json params = Json::array();
-  for (const auto& [key, value] : request.parameters)
-    params.push_back({{"ParameterKey", key}, {"ParameterValue", value}});
+  for (const auto& [key, value] : request.parameters) {
+    const bool masked = options_.dry_run && request.secret_parameters.count(key) != 0;
+    params.push_back(
+        {{"ParameterKey", key}, {"ParameterValue", masked ? std::string(kMasked) : value}});
+  }
+  std::optional<PrivateFile> params_file;
+  if (!options_.dry_run && !request.secret_parameters.empty()) {
+    auto written = PrivateFile::write("parameters.json", params.dump());
+    if (!written) return tl::unexpected(written.error());
+    params_file.emplace(*std::move(written));
+  }
   auto stack_args = [&](const char* verb) {
     std::vector<std::string> args{"cloudformation", verb, "--stack-name", name};
     args.insert(args.end(), body.begin(), body.end());
-    if (!params.empty()) {
+    if (params_file) {
+      args.emplace_back("--parameters");
+      args.push_back("file://" + params_file->path().string());
+    } else if (!params.empty()) {
       args.emplace_back("--parameters");
       args.push_back(params.dump());
     }

@@ -30,6 +30,9 @@ struct StackRequest {
   std::string template_body_file; ///< --template-body file://… when set
   std::string template_url;       ///< else --template-url
   std::map<std::string, std::string> parameters;
+  /// Parameters whose values are secret: with any, the parameters go to the CLI in a private
+  /// file (file://…) instead of on its command line, and --dry-run prints them masked.
+  std::set<std::string> secret_parameters;
 };
 
 /// A deployed stack: its outputs by key.

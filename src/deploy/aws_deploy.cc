@@ -9,7 +9,9 @@
 
 #include <fmt/format.h>
 
+#include "deploy/peer_files.h"
 #include "deploy/process.h"
+#include "synth/peer_parameters.h"
 
 namespace exoflow::deploy {
 
@@ -83,7 +85,8 @@ void printOutputs(const AwsCli& cli, const AwsStack& s, const StackResult& r) {
 
 tl::expected<StackResult, std::string> deployStack(const AwsCli& cli, const AwsStack& stack,
                                                    const std::map<std::string, std::string>& params,
-                                                   const std::string& url = {}) {
+                                                   const std::string& url = {},
+                                                   const std::set<std::string>& secrets = {}) {
   StackRequest request;
   request.name = stack.name;
   request.region = stack.region;
@@ -93,7 +96,28 @@ tl::expected<StackResult, std::string> deployStack(const AwsCli& cli, const AwsS
     request.template_url = url;
   }
   request.parameters = params;
+  request.secret_parameters = secrets;
   return cli.deployStack(request);
+}
+
+/// The peer files of the app stacks whose templates take them, by region. A missing token is
+/// written (a dry run only says it would be): one token for the whole app.
+tl::expected<std::map<std::string, PeerFiles>, std::string>
+peerFilesOf(const AwsDeployPlan& plan, const DeployOptions& options, const AwsCli& cli) {
+  std::map<std::string, PeerFiles> by_region;
+  bool noted = false;
+  for (const AwsStack& s : plan.apps) {
+    auto tmpl = readJsonFile(s.template_file);
+    if (!tmpl) return tl::unexpected(tmpl.error());
+    if (!tmpl->value("Parameters", Json::object())
+             .contains(std::string(synth::kAwsPeerParameters.token)))
+      continue;
+    auto files = loadPeerFiles(options.certs_dir, "aws-" + s.region, cli.options().dry_run,
+                               cli.options().print, noted);
+    if (!files) return tl::unexpected(files.error());
+    by_region[s.region] = *std::move(files);
+  }
+  return by_region;
 }
 
 } // namespace
@@ -141,6 +165,9 @@ tl::expected<void, std::string> deployAws(const model::App& app, const AwsDeploy
                                           const DeployOptions& options, const AwsCli& cli) {
   const auto& print = cli.options().print;
   const bool dry = cli.options().dry_run;
+  // Before anything changes: an app whose targets are peers cannot start without these.
+  auto peer_files = peerFilesOf(plan, options, cli);
+  if (!peer_files) return tl::unexpected(peer_files.error());
 
   // 1. The app artifact.
   const fs::path artifact_file = plan.aws_dir / "app.tar.gz";
@@ -208,7 +235,18 @@ tl::expected<void, std::string> deployAws(const model::App& app, const AwsDeploy
     std::string url;
     if (!to_deploy.inline_body)
       url = templateUrl(cli, bucket, region, templateKey(plan, to_deploy));
-    auto deployed = deployStack(cli, to_deploy, {{"ArtifactBucket", bucket}}, url);
+    std::map<std::string, std::string> params{{"ArtifactBucket", bucket}};
+    std::set<std::string> secrets;
+    if (auto it = peer_files->find(region); it != peer_files->end()) {
+      const synth::PeerParameters& names = synth::kAwsPeerParameters;
+      params[std::string(names.ca_cert)] = base64(it->second.ca_cert);
+      params[std::string(names.cert)] = base64(it->second.cert);
+      params[std::string(names.key)] = base64(it->second.key);
+      params[std::string(names.token)] = it->second.token;
+      secrets = {std::string(names.ca_cert), std::string(names.cert), std::string(names.key),
+                 std::string(names.token)};
+    }
+    auto deployed = deployStack(cli, to_deploy, params, url, secrets);
     if (!deployed) return tl::unexpected(deployed.error());
     app_results[region] = *deployed;
   }

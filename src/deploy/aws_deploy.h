@@ -43,6 +43,8 @@ tl::expected<AwsDeployPlan, std::string> readAwsPlan(const std::filesystem::path
 struct DeployOptions {
   std::filesystem::path manifest_dir; ///< compute.artifact is relative to it
   std::filesystem::path proxy_binary; ///< exo-proxy to upload; empty: none found
+  /// The files of `exoflow certs`, which an app whose targets are peers needs (peer_files.h).
+  std::filesystem::path certs_dir;
 };
 
 /// Deploys the plan: bootstrap stacks, uploads, app stacks, then the global stack. Progress

@@ -8,7 +8,9 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "deploy/peer_files.h"
 #include "deploy/process.h"
+#include "synth/peer_parameters.h"
 
 namespace exoflow::deploy {
 
@@ -101,10 +103,22 @@ public:
   void setAppOutputs(const std::string& region, Outputs outputs) {
     apps_[region] = std::move(outputs);
   }
+  void setPeerFiles(std::map<std::string, PeerFiles> by_region) { peers_ = std::move(by_region); }
 
-  std::vector<std::string> values(const AzureDeployment& d, std::vector<std::string>& missing) {
+  /// `name=value` arguments in the template's order. The peer files' parameters go into
+  /// `secrets` (an ARM parameters file) instead, or, on a dry run, are shown masked.
+  std::vector<std::string> values(const AzureDeployment& d, std::vector<std::string>& missing,
+                                  Json& secrets) {
     std::vector<std::string> out;
     for (const std::string& name : d.parameters) {
+      if (const std::string* value = secretValue(d.region, name)) {
+        if (dry_) {
+          out.push_back(name + "=" + std::string(kMasked));
+        } else {
+          secrets["parameters"][name] = {{"value", *value}};
+        }
+        continue;
+      }
       // In the template's order; a value nobody knows yet is passed empty.
       std::string value = valueOf(name);
       if (value.empty()) missing.push_back(name);
@@ -117,6 +131,19 @@ public:
   }
 
 private:
+  /// The value of a peer file parameter of the target in `region`; nullptr for other names.
+  const std::string* secretValue(const std::string& region, const std::string& name) const {
+    const synth::PeerParameters& p = synth::kAzurePeerParameters;
+    auto it = peers_.find(region);
+    if (it == peers_.end()) return nullptr;
+    const PeerFiles& f = it->second;
+    if (name == p.ca_cert) return &f.ca_cert;
+    if (name == p.cert) return &f.cert;
+    if (name == p.key) return &f.key;
+    if (name == p.token) return &f.token;
+    return nullptr;
+  }
+
   std::string valueOf(const std::string& name) {
     if (name == "adminSshPublicKey") return "@" + options_.ssh_public_key.string();
     if (boot_.contains(name)) return boot_[name];
@@ -168,7 +195,40 @@ private:
   bool dry_;
   Outputs boot_;
   std::map<std::string, Outputs> apps_;
+  std::map<std::string, PeerFiles> peers_;
 };
+
+/// The peer files of the app deployments whose templates take them, by region.
+tl::expected<std::map<std::string, PeerFiles>, std::string>
+peerFilesOf(const AzureDeployPlan& plan, const AzureDeployOptions& options, const AzCli& cli,
+            bool dry_run) {
+  std::map<std::string, PeerFiles> by_region;
+  bool noted = false;
+  for (const AzureDeployment& d : plan.apps) {
+    if (std::find(d.parameters.begin(), d.parameters.end(), synth::kAzurePeerParameters.token) ==
+        d.parameters.end())
+      continue;
+    auto files =
+        loadPeerFiles(options.certs_dir, "azure-" + d.region, dry_run, cli.options().print, noted);
+    if (!files) return tl::unexpected(files.error());
+    by_region[d.region] = *std::move(files);
+  }
+  return by_region;
+}
+
+/// Secret parameters go to az in a file only this user can read: `@file` joins `params`.
+tl::expected<std::optional<PrivateFile>, std::string> withSecrets(std::vector<std::string>& params,
+                                                                  const Json& secrets) {
+  if (secrets.empty()) return std::optional<PrivateFile>();
+  Json file = {{"$schema", "https://schema.management.azure.com/schemas/2019-04-01/"
+                           "deploymentParameters.json#"},
+               {"contentVersion", "1.0.0.0"},
+               {"parameters", secrets["parameters"]}};
+  auto written = PrivateFile::write("parameters.json", file.dump());
+  if (!written) return tl::unexpected(written.error());
+  params.push_back("@" + written->path().string());
+  return std::optional<PrivateFile>(*std::move(written));
+}
 
 void printOutputs(const AzCli& cli, const AzureDeployment& d, const Outputs& outputs) {
   if (outputs.empty()) return;
@@ -334,6 +394,10 @@ tl::expected<void, std::string> deployAzure(const model::App& app, const AzureDe
     return tl::unexpected("--ssh-public-key " + options.ssh_public_key.string() +
                           " is not a file (the instances' exoflow user needs a public key)");
   }
+  // Before anything changes: an app whose targets are peers cannot start without these.
+  auto peer_files = peerFilesOf(plan, options, cli, dry);
+  if (!peer_files) return tl::unexpected(peer_files.error());
+  source.setPeerFiles(*std::move(peer_files));
   if (auto packed = package(app, plan, options, cli); !packed) return packed;
   auto boot = deploy(cli, plan.bootstrap, {});
   if (!boot) return tl::unexpected(boot.error());
@@ -342,7 +406,10 @@ tl::expected<void, std::string> deployAzure(const model::App& app, const AzureDe
   if (auto up = upload(app, plan, options, cli, *boot); !up) return up;
   for (const AzureDeployment& d : plan.apps) {
     std::vector<std::string> missing;
-    const std::vector<std::string> params = source.values(d, missing);
+    Json secrets = Json::object();
+    std::vector<std::string> params = source.values(d, missing, secrets);
+    auto secrets_file = withSecrets(params, secrets);
+    if (!secrets_file) return tl::unexpected(secrets_file.error());
     for (const std::string& m : missing) {
       // A peer not deployed yet: this target starts without it until the next deploy.
       cli.options().print("note: " + d.name + " in " + d.region + ": no value for " + m +
@@ -355,7 +422,8 @@ tl::expected<void, std::string> deployAzure(const model::App& app, const AzureDe
   }
   if (plan.global) {
     std::vector<std::string> missing;
-    const std::vector<std::string> params = source.values(*plan.global, missing);
+    Json no_secrets = Json::object();
+    const std::vector<std::string> params = source.values(*plan.global, missing, no_secrets);
     if (!missing.empty()) {
       cli.options().print("note: " + plan.global->name + " not deployed: it needs " +
                           listMissing(missing) +
@@ -422,9 +490,16 @@ tl::expected<std::vector<std::string>, std::string> planAzure(const model::App& 
     return lines;
   }
   source.setBootstrap(outputsOf(*deployed));
+  // what-if takes the same parameters; a missing token is not written by a plan.
+  auto peer_files = peerFilesOf(plan, options, cli, true);
+  if (!peer_files) return tl::unexpected(peer_files.error());
+  source.setPeerFiles(*std::move(peer_files));
   for (const AzureDeployment& d : plan.apps) {
     std::vector<std::string> missing;
-    const std::vector<std::string> params = source.values(d, missing);
+    Json secrets = Json::object();
+    std::vector<std::string> params = source.values(d, missing, secrets);
+    auto secrets_file = withSecrets(params, secrets);
+    if (!secrets_file) return tl::unexpected(secrets_file.error());
     auto answer = cli.call(createArgs(d, params, true));
     if (!answer) {
       // The resource group does not exist until the bootstrap's next run.

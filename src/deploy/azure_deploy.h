@@ -70,6 +70,8 @@ struct AzureDeployOptions {
   std::filesystem::path manifest_dir;   ///< compute.artifact is relative to it
   std::filesystem::path proxy_binary;   ///< exo-proxy to upload; empty: none found
   std::filesystem::path ssh_public_key; ///< passed as adminSshPublicKey
+  /// The files of `exoflow certs`, which an app whose targets are peers needs (peer_files.h).
+  std::filesystem::path certs_dir;
 };
 
 /// Deploys the bootstrap, uploads the artifacts to its storage account, deploys each app

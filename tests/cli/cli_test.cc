@@ -205,6 +205,16 @@ TEST_F(CliTest, CertsMakesACaAndAPeerCertificatePerTarget) {
               fs::perms::owner_read | fs::perms::owner_write)
         << name;
   }
+  // The app's peer token: one for every target, 0600, 32 random bytes in hex.
+  const fs::path token_file = dir_ / "pki" / "peer-token";
+  ASSERT_TRUE(fs::exists(token_file));
+  EXPECT_EQ(fs::status(token_file).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  const std::string token = slurp(token_file);
+  EXPECT_EQ(token.size(), 65U) << token;
+  EXPECT_EQ(token.find_first_not_of("0123456789abcdef"), 64U) << token;
+  EXPECT_NE(run.out.find("wrote pki/peer-token\n"), std::string::npos) << run.out;
+
   // A real judge: OpenSSL checks the chain, the purpose and the names.
   const std::string verify = "cd '" + dir_.string() +
                              "/pki' && openssl verify -CAfile ca.crt -purpose sslserver "
@@ -222,12 +232,15 @@ TEST_F(CliTest, CertsMakesACaAndAPeerCertificatePerTarget) {
   run = exoflow("certs " + manifest + " --out pki -f");
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_NE(slurp(dir_ / "pki" / "azure-eastus.crt"), before);
+  const std::string new_token = slurp(token_file);
+  EXPECT_NE(new_token, token) << "-f replaces the token too";
 
   // A new name joins the existing CA.
   const std::string ca = slurp(dir_ / "pki" / "ca.crt");
   run = exoflow("certs --out pki --targets extra-node");
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(slurp(dir_ / "pki" / "ca.crt"), ca);
+  EXPECT_EQ(slurp(token_file), new_token) << "the deployed targets have it";
   EXPECT_EQ(std::system(("cd '" + dir_.string() +
                          "/pki' && openssl verify -CAfile ca.crt extra-node.crt >/dev/null")
                             .c_str()),

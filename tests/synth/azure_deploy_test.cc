@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "synth_test_util.h"
 
@@ -69,6 +70,7 @@ failover:
 
 TEST_F(AzureDeployTest, DryRunPrintsTheExactCommands) {
   writeManifest(std::string(kMesh));
+  ASSERT_EQ(run("certs --file exoflow.yaml", "/usr/bin:/bin").status, 0);
   const CommandRun r =
       run("deploy --target azure --dry-run --ssh-public-key id.pub", "/usr/bin:/bin");
   ASSERT_EQ(r.status, 0) << r.err;
@@ -77,6 +79,9 @@ TEST_F(AzureDeployTest, DryRunPrintsTheExactCommands) {
                           "'identityClientId=<identityClientId of mesh-bootstrap>' "
                           "'identityPrincipalId=<identityPrincipalId of mesh-bootstrap>' "
                           "adminSshPublicKey=@id.pub";
+  // The peer files and token are never shown.
+  const std::string masked = "'peerCaCertificate=****' 'peerCertificate=****' "
+                             "'peerPrivateKey=****' 'peerToken=****'";
   const fs::path proxy = fs::path(EXOFLOW_BINARY).parent_path() / "exo-proxy";
   const bool has_proxy = fs::is_regular_file(proxy);
   const std::string upload = "az storage blob upload --auth-mode login --account-name " + boot +
@@ -101,18 +106,52 @@ TEST_F(AzureDeployTest, DryRunPrintsTheExactCommands) {
       "'artifactStorageAccount=<artifactStorageAccount of mesh-bootstrap>' " +
       ids +
       " 'peerAwsEuWest1Url=<peer URL of mesh in eu-west-1>' "
-      "'peerAzureWesteuropeUrl=<peer URL of mesh in westeurope>' --output json\n"
+      "'peerAzureWesteuropeUrl=<peer URL of mesh in westeurope>' " +
+      masked +
+      " --output json\n"
       "az deployment group create --name mesh-app --resource-group mesh-westeurope "
       "--template-file out/azure/westeurope/app.json --parameters "
       "'artifactStorageAccount=<artifactStorageAccount of mesh-bootstrap>' " +
       ids +
       " 'peerAwsEuWest1Url=<peer URL of mesh in eu-west-1>' "
-      "'peerAzureFrancecentralUrl=<peer URL of mesh in francecentral>' --output json\n"
+      "'peerAzureFrancecentralUrl=<peer URL of mesh in francecentral>' " +
+      masked +
+      " --output json\n"
       "az deployment group create --name mesh-global --resource-group mesh-francecentral "
       "--template-file out/azure/global.json --parameters "
       "'awsEuWest1Endpoint=<LoadBalancerDnsName of mesh-app in eu-west-1>' --output json\n";
   EXPECT_EQ(r.out, expected);
   EXPECT_TRUE(fs::exists(dir_ / "out" / "azure" / "plan.json"));
+  const std::string key = test::readFile(dir_ / "certs" / "azure-westeurope.key");
+  ASSERT_NE(key.find("PRIVATE KEY"), std::string::npos);
+  EXPECT_EQ(r.out.find("PRIVATE KEY"), std::string::npos);
+  EXPECT_EQ(r.out.find(test::readFile(dir_ / "certs" / "peer-token").substr(0, 64)),
+            std::string::npos);
+}
+
+TEST_F(AzureDeployTest, AnAppWhoseTargetsArePeersNeedsTheFilesOfExoflowCerts) {
+  writeManifest(std::string(kMesh));
+  const CommandRun r =
+      run("deploy --target azure --dry-run --ssh-public-key id.pub", "/usr/bin:/bin");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "") << "nothing runs before the check";
+  const std::string certs = (dir_ / "certs").string();
+  EXPECT_EQ(r.err, "exoflow: deploy failed: " + certs +
+                       "/ca.crt is missing: the app's targets reach each other over mutual TLS "
+                       "with the files of `exoflow certs`; run `exoflow certs --file <manifest> "
+                       "-o " +
+                       certs + "` first (or give --certs)\n");
+
+  // --certs elsewhere; a missing token is announced by a dry run, written by a deploy.
+  ASSERT_EQ(run("certs --file exoflow.yaml -o pki", "/usr/bin:/bin").status, 0);
+  fs::remove(dir_ / "pki" / "peer-token");
+  const CommandRun dry =
+      run("deploy --target azure --dry-run --ssh-public-key id.pub --certs pki", "/usr/bin:/bin");
+  ASSERT_EQ(dry.status, 0) << dry.err;
+  EXPECT_TRUE(dry.out.starts_with("note: pki/peer-token is missing; deploy writes a new one "
+                                  "(0600), shared by every target of the app\n"))
+      << dry.out;
+  EXPECT_FALSE(fs::exists(dir_ / "pki" / "peer-token"));
 }
 
 TEST_F(AzureDeployTest, WithoutTheAzureCliDeployAndPlanSaySo) {
@@ -154,7 +193,13 @@ void writeFakeAz(const fs::path& dir) {
         "\"resourceId\": \"/subscriptions/s1/resourceGroups/mesh-francecentral\"}, "
         "{\"changeType\": \"NoChange\", \"resourceId\": \"/subscriptions/s1/x\"}]}' ;;\n"
         "  'deployment sub show') echo 'ERROR: Deployment not found' >&2; exit 3 ;;\n"
-        "esac\n";
+        "esac\n"
+        // A parameters file is gone once exoflow is done: keep a copy and its mode.
+        "for a in \"$@\"; do case \"$a\" in @/*) f=\"${a#@}\"; "
+        "n=$(ls \"$(dirname \"$0\")\" | grep -c '^params-'); "
+        "cp \"$f\" \"$(dirname \"$0\")/params-$n.json\"; "
+        "stat -c '%a' \"$f\" \"$(dirname \"$f\")\" >> \"$(dirname \"$0\")/modes.log\" ;; esac; "
+        "done\n";
   az.close();
   fs::permissions(dir / "az", fs::perms::owner_all);
 }
@@ -162,6 +207,7 @@ void writeFakeAz(const fs::path& dir) {
 TEST_F(AzureDeployTest, ADeployPassesTheBootstrapsOutputsOnAndReportsWhatIsMissing) {
   writeManifest(std::string(kMesh));
   writeFakeAz(dir_);
+  ASSERT_EQ(run("certs --file exoflow.yaml", "/usr/bin:/bin").status, 0);
   const CommandRun r =
       run("deploy --target azure --ssh-public-key id.pub", dir_.string() + ":/usr/bin:/bin");
   ASSERT_EQ(r.status, 0) << r.out << r.err;
@@ -176,9 +222,28 @@ TEST_F(AzureDeployTest, ADeployPassesTheBootstrapsOutputsOnAndReportsWhatIsMissi
                      "out/azure/westeurope/app.json --parameters artifactStorageAccount=meshartabc "
                      "identityId=/id/mesh identityClientId=client-1 "
                      "identityPrincipalId=principal-1 adminSshPublicKey=@id.pub "
-                     "peerAwsEuWest1Url= peerAzureFrancecentralUrl=https://203.0.113.7:7443"),
+                     "peerAwsEuWest1Url= peerAzureFrancecentralUrl=https://203.0.113.7:7443 "
+                     "@/"),
             std::string::npos)
       << log;
+  // The peer files went in a private parameters file per target, removed afterwards.
+  EXPECT_EQ(log.find("PRIVATE KEY"), std::string::npos) << log;
+  EXPECT_EQ(test::readFile(dir_ / "modes.log"), "600\n700\n600\n700\n");
+  const std::string at = log.substr(log.find(" @/") + 2);
+  EXPECT_FALSE(fs::exists(at.substr(0, at.find(' '))));
+  for (const auto& [file, region] :
+       {std::pair{"params-0.json", "francecentral"}, std::pair{"params-1.json", "westeurope"}}) {
+    const auto params = nlohmann::json::parse(test::readFile(dir_ / file))["parameters"];
+    const fs::path certs = dir_ / "certs";
+    const std::string peer = std::string("azure-") + region;
+    EXPECT_EQ(params["peerCaCertificate"]["value"], test::readFile(certs / "ca.crt"));
+    EXPECT_EQ(params["peerCertificate"]["value"], test::readFile(certs / (peer + ".crt")));
+    EXPECT_EQ(params["peerPrivateKey"]["value"], test::readFile(certs / (peer + ".key")));
+    std::string token = test::readFile(certs / "peer-token");
+    token.pop_back(); // the newline
+    EXPECT_EQ(params["peerToken"]["value"], token);
+    EXPECT_EQ(params.size(), 4U) << "only the secret parameters";
+  }
   EXPECT_EQ(log.find("mesh-global"), std::string::npos) << log;
   EXPECT_NE(r.out.find("note: mesh-global not deployed: it needs awsEuWest1Endpoint"),
             std::string::npos)

@@ -88,6 +88,13 @@ void addCompute(CfnTemplate& t, const model::App& app, const model::Target& self
                 const Layout& layout, const std::vector<ServiceNames>& names, const UnitRefs& refs,
                 const std::string& proxy_config, bool inline_proxy);
 
+/// With peers: the NoEcho parameters of the peer TLS files and token, the secret holding them
+/// (logical id kPeerSecret) and the user data lines that write them to /etc/exoflow/tls.
+constexpr std::string_view kPeerSecret = "PeerSecret";
+void addPeerSecretParameters(CfnTemplate& t, const model::Target& self);
+void addPeerSecret(CfnTemplate& t, const model::App& app, const model::Target& self);
+std::string peerSecretFetch();
+
 /// The instance's start-up script for the launch template, as a Fn::Sub expression.
 Json userData(const model::App& app, const model::Target& self,
               const std::vector<ServiceNames>& names, const UnitRefs& refs,

@@ -74,6 +74,16 @@ Json executionStatements(const model::App& app) {
        "secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue",
        "secretsmanager:RotateSecret", "secretsmanager:TagResource", "secretsmanager:UpdateSecret"},
       arnSub("arn:${AWS::Partition}:secretsmanager:*:${AWS::AccountId}:secret:rds!*")));
+  if (layoutOf(app).peers) {
+    // CloudFormation names the app stack's peer secret (PeerSecret-<random>): a fixed name
+    // would stay taken for the recovery window after the stack is deleted.
+    s.push_back(allow(
+        "PeerSecrets",
+        {"secretsmanager:CreateSecret", "secretsmanager:DeleteSecret",
+         "secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue",
+         "secretsmanager:TagResource", "secretsmanager:UpdateSecret"},
+        arnSub("arn:${AWS::Partition}:secretsmanager:*:${AWS::AccountId}:secret:PeerSecret-*")));
+  }
   s.push_back(
       allow("Logs", {"logs:*"},
             arnSub(fmt::format(

@@ -17,6 +17,7 @@ void addCompute(CfnTemplate& t, const model::App& app, const model::Target& self
   const model::Compute& compute = *app.compute;
   t.addResource("LogGroup", "AWS::Logs::LogGroup",
                 {{"LogGroupName", "/exoflow/" + app.name}, {"RetentionInDays", kLogRetentionDays}});
+  if (layout.peers) addPeerSecret(t, app, self);
   addInstanceRole(t, app, self, names, refs);
   t.addResource(
       "LaunchTemplate", "AWS::EC2::LaunchTemplate",

@@ -99,6 +99,11 @@ void addInstanceRole(CfnTemplate& t, const model::App& app, const model::Target&
         statement("DatabaseSecrets", {"secretsmanager:GetSecretValue"}, std::move(secrets)));
   }
 
+  if (layoutOf(app).peers) {
+    statements.push_back(
+        statement("PeerSecret", {"secretsmanager:GetSecretValue"}, cfnRef(kPeerSecret)));
+  }
+
   Json assume = {{"Version", "2012-10-17"},
                  {"Statement", Json::array({{{"Effect", "Allow"},
                                              {"Principal", {{"Service", "ec2.amazonaws.com"}}},

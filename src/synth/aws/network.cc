@@ -61,6 +61,7 @@ void addParameters(CfnTemplate& t, const model::App& app, const model::Target& s
        {"Default", "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"},
        {"Description", "Public SSM parameter naming the latest Amazon Linux 2023 image"}});
   if (!layout.peers) return;
+  addPeerSecretParameters(t, self);
   for (const model::Target& t2 : app.targets) {
     if (&t2 == &self) continue;
     t.addParameter(

@@ -49,11 +49,6 @@ Json userData(const model::App& app, const model::Target& self,
     s += "aws s3 cp \"s3://${ArtifactBucket}/${ProxyKey}\" /usr/local/bin/exo-proxy\n"
          "chmod 755 /usr/local/bin/exo-proxy\n";
   }
-  if (peers) {
-    s += fmt::format("aws s3 cp --recursive \"s3://${{ArtifactBucket}}/{}tls/{}/\" "
-                     "/etc/exoflow/tls/\n",
-                     prefix, peerName(self));
-  }
   s +=
       "umask 077\n"
       "token=$(openssl rand -hex 32)\n"
@@ -61,6 +56,7 @@ Json userData(const model::App& app, const model::Target& self,
       "--output text | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"password\"])'; }\n"
       "urlencode() { python3 -c 'import sys,urllib.parse; "
       "print(urllib.parse.quote(sys.argv[1], safe=\"\"))' \"$1\"; }\n";
+  if (peers) s += peerSecretFetch();
 
   // The proxy's environment: everything its config reads through ${...}.
   std::string proxy_env = "EXO_TOKEN=$token\nEXO_AWS_ACCOUNT_ID=${AWS::AccountId}\n";

@@ -4,6 +4,7 @@
 
 #include "synth/azure/azure.h"
 #include "synth/naming.h"
+#include "synth/peer_parameters.h"
 #include "synth/proxy_config.h"
 #include "synth/sizes.h"
 
@@ -106,7 +107,7 @@ void addParameters(ArmTemplate& t, const model::App& app, const model::Target& s
                    stringParameter("The instances' managed identity (the bootstrap's identityId "
                                    "output)"));
     t.addParameter("identityClientId", stringParameter("The bootstrap's identityClientId output"));
-    if (layout.storage || layout.databases()) {
+    if (layout.storage || layout.keyVault()) {
       t.addParameter("identityPrincipalId",
                      stringParameter("The bootstrap's identityPrincipalId output"));
     }
@@ -121,6 +122,17 @@ void addParameters(ArmTemplate& t, const model::App& app, const model::Target& s
                                                  "deployment's peer output)",
                                                  peerName(other))));
     }
+    // No defaults: exoflow deploy passes the files of exoflow certs; the key vault keeps them.
+    const std::string peer = peerName(self);
+    const auto secret = [&](std::string_view name, const std::string& what) {
+      t.addParameter(name, {{"type", "securestring"},
+                            {"metadata", {{"description", what + " (from exoflow deploy)"}}}});
+    };
+    secret(kAzurePeerParameters.ca_cert, "certs/ca.crt of exoflow certs");
+    secret(kAzurePeerParameters.cert, fmt::format("certs/{}.crt of exoflow certs", peer));
+    secret(kAzurePeerParameters.key, fmt::format("certs/{}.key of exoflow certs", peer));
+    secret(kAzurePeerParameters.token,
+           "certs/peer-token: the token every target's proxies present to each other");
   }
   for (std::size_t i = 0; i < app.services.size(); ++i) {
     if (!std::holds_alternative<model::DatabaseSpec>(app.services[i].spec)) continue;
@@ -141,7 +153,7 @@ void addVariables(ArmTemplate& t, const model::App& app, const Layout& layout) {
                                                           {app.name}, kUniqueStringLength),
                                                   "resourceGroup().id")));
   }
-  if (layout.databases()) {
+  if (layout.keyVault()) {
     t.addVariable(
         kKeyVaultVar,
         armExpr(uniqueName(

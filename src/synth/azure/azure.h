@@ -2,6 +2,7 @@
 // Internals of the Azure renderer: API versions, the names of each service and of the core
 // resources, and the parts of the app template. One file per resource kind renders its part.
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,6 +87,8 @@ struct Layout {
   bool peers = false;    ///< services shared with other targets: a load balancer for peers
   [[nodiscard]] bool databases() const { return postgres || mysql; }
   [[nodiscard]] bool network() const { return compute || databases(); }
+  /// A key vault: the databases' passwords, the peer TLS files and token.
+  [[nodiscard]] bool keyVault() const { return databases() || peers; }
 };
 Layout layoutOf(const model::App& app);
 
@@ -143,6 +146,18 @@ std::size_t customDataSize(const Json& tmpl);
 /// Azure takes 65,535 bytes of customData once decoded.
 constexpr std::size_t kMaxCustomDataBytes = 65'535;
 constexpr std::size_t kInlineProxyConfigBytes = std::size_t{16} * 1024;
+
+/// With peers: the key vault secrets holding the peer TLS files and token (from securestring
+/// parameters), as (file in /etc/exoflow/tls, secret name), and their resource ids.
+struct PeerSecret {
+  std::string_view file;
+  std::string_view secret;
+};
+constexpr std::array<PeerSecret, 4> kPeerSecrets{{{"ca.crt", "peer-ca-crt"},
+                                                  {"proxy.crt", "peer-proxy-crt"},
+                                                  {"proxy.key", "peer-proxy-key"},
+                                                  {"peer-token", "peer-token"}}};
+std::string peerSecretId(const PeerSecret& secret);
 
 /// The server name variable of a database service, and its private DNS zone.
 std::string serverVar(const ServiceNames& names);

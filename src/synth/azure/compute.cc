@@ -52,8 +52,14 @@ Json dependencies(const model::App& app, const std::vector<ServiceNames>& names,
     deps.push_back(armIdExpr("Microsoft.Network/applicationGateways", {armQuote(core.gateway)}));
   if (layout.peers)
     deps.push_back(armIdExpr("Microsoft.Network/loadBalancers", {armQuote(core.peer_lb)}));
-  if (layout.databases()) {
+  if (layout.keyVault())
     deps.push_back(armIdExpr("Microsoft.KeyVault/vaults", {armVar(kKeyVaultVar)}));
+  if (layout.peers) {
+    // The instances read these at start-up.
+    for (const PeerSecret& s : kPeerSecrets)
+      deps.push_back(peerSecretId(s));
+  }
+  if (layout.databases()) {
     for (std::size_t i = 0; i < app.services.size(); ++i) {
       const auto* db = std::get_if<model::DatabaseSpec>(&app.services[i].spec);
       if (db != nullptr)

@@ -55,6 +55,11 @@ ArmConcat head(const model::App& app, const model::Target& self,
         .text(fmt::format("secrets/{}'\n", names[i].secret));
   }
   if (layout.peers) {
+    c.text("vault_uri='")
+        .expr(fmt::format("reference({}, {}).vaultUri",
+                          armResourceId("Microsoft.KeyVault/vaults", {armVar(kKeyVaultVar)}),
+                          armQuote(api::kKeyVault)))
+        .text("'\n");
     for (const model::Target& t : app.targets) {
       if (&t == &self) continue;
       c.text(fmt::format("peer_{}='", &t - app.targets.data()))
@@ -125,12 +130,15 @@ std::string body(const model::App& app, const model::Target& self,
                      "chmod 755 /usr/local/bin/exo-proxy\n",
                      prefix);
   }
-  if (layout.peers) {
-    s += fmt::format("for f in ca.crt proxy.crt proxy.key peer-token; do fetch {}tls/{}/$f "
-                     "/etc/exoflow/tls/$f; done\n",
-                     prefix, peerName(self));
-  }
   s += "umask 077\ntoken=$(openssl rand -hex 32)\n";
+  if (layout.peers) {
+    // From the key vault with the instances' identity; umask 077: the key and token are 0600.
+    for (const PeerSecret& p : kPeerSecrets) {
+      s += fmt::format("secret \"${{vault_uri}}secrets/{}\" > /etc/exoflow/tls/{}\n", p.secret,
+                       p.file);
+    }
+    s += "chmod 644 /etc/exoflow/tls/ca.crt /etc/exoflow/tls/proxy.crt\n";
+  }
   s += environment(app, self, names, layout, proxy);
   if (proxy && inline_proxy) {
     s += heredocFile("/etc/exoflow/proxy.yaml", proxy_config);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "synth/azure/azure.h"
+#include "synth/peer_parameters.h"
 #include "synth/sizes.h"
 
 namespace exoflow::synth::azure {
@@ -64,6 +65,30 @@ void addKeyVault(ArmTemplate& t, const model::Target& self, const Layout& layout
   const std::string principal = armParam("identityPrincipalId");
   t.addResource(roleAssignment(role::kKeyVaultSecretsUser, principal, principal, vaultId(),
                                {armExpr(vaultId())}));
+}
+
+std::string_view peerParameter(const PeerSecret& secret) {
+  const PeerParameters& p = kAzurePeerParameters;
+  if (secret.file == "ca.crt") return p.ca_cert;
+  if (secret.file == "proxy.crt") return p.cert;
+  if (secret.file == "proxy.key") return p.key;
+  return p.token;
+}
+
+std::string secretName(std::string_view secret) {
+  return armExpr(
+      fmt::format("format('{{0}}/{{1}}', {}, {})", armVar(kKeyVaultVar), armQuote(secret)));
+}
+
+/// The peer TLS files and token, each a secret the instances read with their identity.
+void addPeerSecrets(ArmTemplate& t) {
+  for (const PeerSecret& s : kPeerSecrets) {
+    t.addResource({{"type", "Microsoft.KeyVault/vaults/secrets"},
+                   {"apiVersion", api::kKeyVault},
+                   {"name", secretName(s.secret)},
+                   {"properties", {{"value", armExpr(armParam(peerParameter(s)))}}},
+                   {"dependsOn", {armExpr(vaultId())}}});
+  }
 }
 
 /// The storage the manifest asks for, as the engine offers it.
@@ -146,6 +171,11 @@ void addServer(ArmTemplate& t, const model::App& app, const model::Target& self,
 
 } // namespace
 
+std::string peerSecretId(const PeerSecret& secret) {
+  return armIdExpr("Microsoft.KeyVault/vaults/secrets",
+                   {armVar(kKeyVaultVar), armQuote(secret.secret)});
+}
+
 std::string serverVar(const ServiceNames& names) {
   return names.id + "Server";
 }
@@ -167,8 +197,9 @@ std::string privateDnsZone(const model::App& app, model::DbEngine engine) {
 void addDatabases(ArmTemplate& t, const model::App& app, const model::Target& self,
                   const std::vector<ServiceNames>& names, const Layout& layout,
                   std::vector<std::string>& notes) {
-  if (!layout.databases()) return;
+  if (!layout.keyVault()) return;
   addKeyVault(t, self, layout);
+  if (layout.peers) addPeerSecrets(t);
   if (layout.postgres) addPrivateDns(t, app, model::DbEngine::kPostgres);
   if (layout.mysql) addPrivateDns(t, app, model::DbEngine::kMysql);
   for (std::size_t i = 0; i < app.services.size(); ++i) {
