@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -25,6 +26,10 @@ public:
   void declareBinding(std::string_view binding, bool replicated);
   /// Sets exo_failovers_total of a binding (counted by its chain's health).
   void setFailovers(std::string_view binding, std::uint64_t count);
+
+  /// Sets exo_peer_up and exo_peer_rtt_seconds of a peer (extensions of API.md); a value that
+  /// is not known yet leaves its sample out.
+  void setPeer(std::string_view peer, std::optional<bool> up, std::optional<double> rtt_seconds);
 
   /// The text exposition format, version 0.0.4.
   std::string render() const;
@@ -54,6 +59,7 @@ private:
   std::map<std::pair<std::string, std::string>, bool> backend_up_;
   std::map<std::string, std::uint64_t> failovers_;
   std::map<std::string, double> replication_lag_;
+  std::map<std::string, std::pair<std::optional<bool>, std::optional<double>>, std::less<>> peers_;
 };
 
 } // namespace exoflow::proxy
