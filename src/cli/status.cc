@@ -95,11 +95,11 @@ std::string renderText(const json& status) {
   for (const auto& [name, p] : peers.items()) {
     std::string where = text(p, "cloud");
     if (!text(p, "region").empty()) where += " " + text(p, "region");
-    out += fmt::format("  {:<20} {:<16} {:<9} rtt {} (last {}), priority {}", name, where,
-                       healthWord(p.value("healthy", json())),
-                       milliseconds(p.value("rtt_ms", json())),
-                       milliseconds(p.value("last_rtt_ms", json())),
-                       text(p, "priority").empty() ? "0" : text(p, "priority"));
+    out +=
+        fmt::format("  {:<20} {:<16} {:<9} rtt {} (last {}), priority {}", name, where,
+                    healthWord(p.value("healthy", json())), milliseconds(p.value("rtt_ms", json())),
+                    milliseconds(p.value("last_rtt_ms", json())),
+                    text(p, "priority").empty() ? "0" : text(p, "priority"));
     const std::string error = text(p, "last_error");
     out += error.empty() ? "\n" : fmt::format(" (last error: {})\n", error);
   }

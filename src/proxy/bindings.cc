@@ -164,8 +164,7 @@ Result<std::unique_ptr<Bindings>> Bindings::open(const ProxyConfig& config,
   std::vector<failover::PeerSpec> peer_specs;
   for (const auto& [name, peer] : config.peers)
     peer_specs.push_back({name, peer.priority});
-  out->peer_set_ =
-      std::make_shared<failover::PeerSet>(std::move(peer_specs), healthPolicy(config));
+  out->peer_set_ = std::make_shared<failover::PeerSet>(std::move(peer_specs), healthPolicy(config));
   out->prober_ = probePeers(config, out->peer_set_, *out->peers_, scheduler);
   for (const auto& [name, binding] : config.bindings) {
     backend::BackendContext context{name,

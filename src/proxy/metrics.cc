@@ -120,7 +120,8 @@ std::string Metrics::render() const {
   out += "# HELP exo_peer_up Whether a peer answered its last health checks (1) or not.\n"
          "# TYPE exo_peer_up gauge\n";
   for (const auto& [peer, sample] : peers_) {
-    if (sample.first) out += fmt::format("exo_peer_up{{peer=\"{}\"}} {}\n", label(peer), *sample.first ? 1 : 0);
+    if (sample.first)
+      out += fmt::format("exo_peer_up{{peer=\"{}\"}} {}\n", label(peer), *sample.first ? 1 : 0);
   }
   out += "# HELP exo_peer_rtt_seconds Moving average of a peer's health-check round trip.\n"
          "# TYPE exo_peer_rtt_seconds gauge\n";

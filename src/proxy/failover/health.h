@@ -73,8 +73,9 @@ public:
 
   std::size_t size() const { return backends_.size(); }
   const HealthPolicy& policy() const { return policy_; }
-  /// Replaces chain order (the default) by `preference`, before the chain serves. A change of the serving backend that
-  /// only the preference caused is recorded as a failover for the reason "nearer peer".
+  /// Replaces chain order (the default) by `preference`, before the chain serves. A change of the
+  /// serving backend that only the preference caused is recorded as a failover for the reason
+  /// "nearer peer".
   void prefer(Preference preference);
 
   /// Passive evidence: a call answered (anything but an outage) or failed with an outage.
