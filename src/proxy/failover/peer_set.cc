@@ -4,6 +4,8 @@
 #include <numeric>
 #include <tuple>
 
+#include <spdlog/spdlog.h>
+
 namespace exoflow::proxy::failover {
 
 PeerSet::PeerSet(std::vector<PeerSpec> peers, HealthPolicy policy)
@@ -28,7 +30,10 @@ void PeerSet::checkPassed(std::size_t index, std::chrono::microseconds rtt) {
   s.rtt_ms = s.rtt_ms ? *s.rtt_ms + kRttWeight * (ms - *s.rtt_ms) : ms;
   ++s.checks;
   s.consecutive_failures = 0;
-  if (++s.consecutive_passes >= policy_.checks_to_pass) s.healthy = true;
+  if (++s.consecutive_passes >= policy_.checks_to_pass && s.healthy != true) {
+    spdlog::info("peer {}: up (round trip {:.1f} ms)", shared_->specs[index].name, ms);
+    s.healthy = true;
+  }
   retierLocked(*shared_);
 }
 
@@ -39,6 +44,10 @@ void PeerSet::checkFailed(std::size_t index, const std::string& reason) {
   ++s.checks;
   s.consecutive_passes = 0;
   if (++s.consecutive_failures >= policy_.checks_to_fail) {
+    if (s.healthy != false) {
+      spdlog::warn("peer {}: down after {} failed checks: {}", shared_->specs[index].name,
+                   s.consecutive_failures, reason);
+    }
     s.healthy = false;
     // A peer that came back is measured afresh: its old distance may no longer hold.
     s.rtt_ms.reset();
