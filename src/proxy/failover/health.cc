@@ -173,13 +173,16 @@ void ChainHealth::ejectLocked(std::size_t index, SteadyTime now) {
 }
 
 void ChainHealth::noteActiveLocked(SteadyTime now, const std::string& reason) const {
-  std::vector<std::size_t> preferred = preferredLocked();
-  const std::optional<std::size_t> active = activeLocked(now, preferred);
-  // The health that chose the backend before, applied to the order before: when it still
-  // chooses the same one, only the order changed.
-  const bool reordered =
-      preferred != last_preferred_ && activeLocked(now, last_preferred_) == last_active_;
-  last_preferred_ = std::move(preferred);
+  // Without a preference the order never changes (and this runs on every call: no copies).
+  bool reordered = false;
+  if (preference_) {
+    std::vector<std::size_t> preferred = preferredLocked();
+    // The health that chose the backend before, applied to the order before: when it still
+    // chooses the same one, only the order changed.
+    reordered = preferred != last_preferred_ && activeLocked(now, last_preferred_) == last_active_;
+    last_preferred_ = std::move(preferred);
+  }
+  const std::optional<std::size_t> active = activeLocked(now, last_preferred_);
   // A chain with nothing healthy keeps serving from its last choice (see order()); the change
   // that counts is to another healthy backend.
   if (!active || active == last_active_) return;
