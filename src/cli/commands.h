@@ -18,6 +18,7 @@ void addSynthCommand(CLI::App& app, int& exit_code);
 void addDeployCommand(CLI::App& app, int& exit_code);
 void addPlanCommand(CLI::App& app, int& exit_code);
 void addCertsCommand(CLI::App& app, int& exit_code);
+void addStatusCommand(CLI::App& app, int& exit_code);
 
 /// The starter manifest `exoflow init` writes, for an app called `name`.
 std::string starterManifest(std::string_view name);

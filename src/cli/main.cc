@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     addPlanCommand(app, exit_code);
     addDeployCommand(app, exit_code);
     addCertsCommand(app, exit_code);
+    addStatusCommand(app, exit_code);
     addVersionCommand(app, exit_code);
     app.footer("Run `exoflow COMMAND --help` for a command's options. Docs: docs/cli.md");
     try {

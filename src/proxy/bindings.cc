@@ -26,10 +26,59 @@ template <typename T> std::vector<T*> pointers(const std::vector<std::unique_ptr
 
 /// A check is a backend call like any other: it fails when the call fails or outlasts
 /// backend_timeout, so a slow but working backend is not taken out by its checks.
-std::shared_ptr<failover::ChainHealth> newHealth(const ProxyConfig& config, std::size_t size) {
+failover::HealthPolicy healthPolicy(const ProxyConfig& config) {
   failover::HealthPolicy policy;
   policy.check_timeout = config.limits.backend_timeout;
-  return std::make_shared<failover::ChainHealth>(size, policy);
+  return policy;
+}
+
+/// A binding's chain health; a chain with peers tries them in the peer set's order.
+std::shared_ptr<failover::ChainHealth> newHealth(const ProxyConfig& config, const Binding& binding,
+                                                 const failover::PeerSet& peers) {
+  auto health =
+      std::make_shared<failover::ChainHealth>(binding.backends.size(), healthPolicy(config));
+  std::vector<std::optional<std::size_t>> chain_peers;
+  bool any = false;
+  for (const BackendEntry& e : binding.backends) {
+    chain_peers.push_back(e.spec.type == backend::peer::kType ? peers.find(e.spec.param("peer"))
+                                                              : std::nullopt);
+    any = any || chain_peers.back().has_value();
+  }
+  if (any) health->prefer(peers.preference(std::move(chain_peers)));
+  return health;
+}
+
+/// Checks each peer's peer listener with GET /healthz and the peer token, on the peers' client
+/// without retries, so that a check's time is one round trip.
+std::unique_ptr<failover::PeerProber> probePeers(const ProxyConfig& config,
+                                                 std::shared_ptr<failover::PeerSet> set,
+                                                 backend::PeerLinks& links,
+                                                 backend::Scheduler& scheduler) {
+  if (set->size() == 0 || !config.tls) return nullptr;
+  auto http = links.http();
+  if (!http) return nullptr;
+  std::vector<net::HttpRequest> requests;
+  for (const auto& [name, peer] : config.peers) {
+    net::HttpRequest request;
+    std::string url = peer.url;
+    while (!url.empty() && url.back() == '/')
+      url.pop_back();
+    request.url = url + "/healthz";
+    request.headers.emplace_back("Authorization", "Bearer " + peer.token);
+    requests.push_back(std::move(request));
+  }
+  return std::make_unique<failover::PeerProber>(
+      std::move(set), scheduler,
+      [client = *http, requests = std::move(requests)](std::size_t i, backend::Done<void> done) {
+        client->send(requests.at(i), [done = std::move(done)](Result<net::HttpResponse> r) {
+          if (!r) return done(tl::unexpected(r.error()));
+          if (r->status != 200) {
+            return done(fail(ErrorCode::kUnavailable,
+                             fmt::format("GET /healthz answered HTTP {}", r->status)));
+          }
+          done({});
+        });
+      });
 }
 
 /// A chain of several queues keeps a dedup window of its own, so that a dedup_id holds when
@@ -40,11 +89,11 @@ Result<std::shared_ptr<backend::DedupWindow>> chainDedup(const ProxyConfig& conf
   return backend::DedupWindow::open(config.data_dir / binding.name / "failover-dedup.sqlite");
 }
 
-Result<void> serveQueues(const ProxyConfig& config, backend::Scheduler& scheduler,
-                         QueueEntry& entry, QueueEntry* dlq) {
+Result<void> serveQueues(const ProxyConfig& config, const failover::PeerSet& peers,
+                         backend::Scheduler& scheduler, QueueEntry& entry, QueueEntry* dlq) {
   auto dedup = chainDedup(config, *entry.binding);
   if (!dedup) return tl::unexpected(dedup.error());
-  auto health = newHealth(config, entry.chain.size());
+  auto health = newHealth(config, *entry.binding, peers);
   entry.failover =
       std::make_unique<failover::FailoverQueue>(entry.name, pointers(entry.chain), health, *dedup);
   entry.checker = std::make_unique<failover::HealthChecker>(
@@ -86,9 +135,9 @@ replicatorFor(const ProxyConfig& config, backend::Scheduler& scheduler, const Bi
                                                 scheduler, std::move(copy), options);
 }
 
-Result<void> serveObjects(const ProxyConfig& config, backend::Scheduler& scheduler,
-                          ObjectEntry& entry) {
-  auto health = newHealth(config, entry.chain.size());
+Result<void> serveObjects(const ProxyConfig& config, const failover::PeerSet& peers,
+                          backend::Scheduler& scheduler, ObjectEntry& entry) {
+  auto health = newHealth(config, *entry.binding, peers);
   auto replicator = replicatorFor(config, scheduler, *entry.binding, entry.chain.size(), health,
                                   failover::objectCopier(pointers(entry.chain)));
   if (!replicator) return tl::unexpected(replicator.error());
@@ -104,8 +153,9 @@ Result<void> serveObjects(const ProxyConfig& config, backend::Scheduler& schedul
   return {};
 }
 
-Result<void> serveKv(const ProxyConfig& config, backend::Scheduler& scheduler, KvEntry& entry) {
-  auto health = newHealth(config, entry.chain.size());
+Result<void> serveKv(const ProxyConfig& config, const failover::PeerSet& peers,
+                     backend::Scheduler& scheduler, KvEntry& entry) {
+  auto health = newHealth(config, *entry.binding, peers);
   auto replicator = replicatorFor(config, scheduler, *entry.binding, entry.chain.size(), health,
                                   failover::kvCopier(pointers(entry.chain)));
   if (!replicator) return tl::unexpected(replicator.error());
@@ -149,6 +199,11 @@ Result<std::unique_ptr<Bindings>> Bindings::open(const ProxyConfig& config,
       backend::AzureCredentialsSpec{config.azure_credentials.source,
                                     config.azure_credentials.params});
   out->peers_ = openPeers(config, http);
+  std::vector<failover::PeerSpec> peer_specs;
+  for (const auto& [name, peer] : config.peers)
+    peer_specs.push_back({name, peer.priority});
+  out->peer_set_ = std::make_shared<failover::PeerSet>(std::move(peer_specs), healthPolicy(config));
+  out->prober_ = probePeers(config, out->peer_set_, *out->peers_, scheduler);
   for (const auto& [name, binding] : config.bindings) {
     backend::BackendContext context{name,
                                     config.data_dir,
@@ -182,7 +237,7 @@ Result<std::unique_ptr<Bindings>> Bindings::open(const ProxyConfig& config,
         if (!dead) return annotate(dead.error(), binding, i);
         dlq->chain.push_back(std::move(*dead));
       }
-      if (auto ok = serveQueues(config, scheduler, entry, dlq); !ok) {
+      if (auto ok = serveQueues(config, *out->peer_set_, scheduler, entry, dlq); !ok) {
         return fail(ok.error().code,
                     fmt::format("binding {}: {}", binding.name, ok.error().message));
       }
@@ -197,7 +252,8 @@ Result<std::unique_ptr<Bindings>> Bindings::open(const ProxyConfig& config,
         if (!store) return annotate(store.error(), binding, i);
         entry.chain.push_back(std::move(*store));
       }
-      if (auto ok = serveObjects(config, scheduler, entry); !ok) return tl::unexpected(ok.error());
+      if (auto ok = serveObjects(config, *out->peer_set_, scheduler, entry); !ok)
+        return tl::unexpected(ok.error());
       break;
     }
     case BindingKind::kKv: {
@@ -208,7 +264,8 @@ Result<std::unique_ptr<Bindings>> Bindings::open(const ProxyConfig& config,
         if (!store) return annotate(store.error(), binding, i);
         entry.chain.push_back(std::move(*store));
       }
-      if (auto ok = serveKv(config, scheduler, entry); !ok) return tl::unexpected(ok.error());
+      if (auto ok = serveKv(config, *out->peer_set_, scheduler, entry); !ok)
+        return tl::unexpected(ok.error());
       break;
     }
     case BindingKind::kDatabase:

@@ -18,6 +18,7 @@
 #include "proxy/failover/failover_queue.h"
 #include "proxy/failover/failover_stores.h"
 #include "proxy/failover/health.h"
+#include "proxy/failover/peer_set.h"
 #include "proxy/failover/replication.h"
 
 namespace exoflow::proxy {
@@ -86,6 +87,8 @@ public:
   const std::map<std::string, ObjectEntry>& buckets() const { return objects_; }
   const std::map<std::string, KvEntry>& tables() const { return kv_; }
   const ProxyConfig& config() const { return *config_; }
+  /// The peers' health and round-trip times (empty without peers).
+  const failover::PeerSet& peerSet() const { return *peer_set_; }
 
 private:
   const ProxyConfig* config_ = nullptr;
@@ -93,6 +96,8 @@ private:
   // outlives them.
   std::unique_ptr<backend::CloudServices> cloud_;
   std::unique_ptr<backend::PeerLinks> peers_; ///< the peers' client, likewise
+  std::shared_ptr<failover::PeerSet> peer_set_;
+  std::unique_ptr<failover::PeerProber> prober_; ///< stops before the peers' client goes
   std::map<std::string, QueueEntry> queues_;
   std::map<std::string, ObjectEntry> objects_;
   std::map<std::string, KvEntry> kv_;

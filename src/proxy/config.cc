@@ -33,7 +33,8 @@ constexpr std::array<std::string_view, 3> kClouds = {"aws", "azure", "local"};
 constexpr std::array<std::string_view, 3> kTlsKeys = {"cert", "key", "ca"};
 constexpr std::array<std::string_view, 5> kLimitKeys = {
     "max_body", "max_connections", "header_timeout", "idle_timeout", "backend_timeout"};
-constexpr std::array<std::string_view, 4> kPeerKeys = {"url", "cloud", "region", "token"};
+constexpr std::array<std::string_view, 5> kPeerKeys = {"url", "cloud", "region", "token",
+                                                       "priority"};
 constexpr std::array<std::string_view, 2> kCredentialKeys = {"aws", "azure"};
 constexpr std::array<std::string_view, 6> kAwsSources = {"chain",   "env",  "static",
                                                          "profile", "imds", "ecs"};
@@ -209,6 +210,9 @@ void checkPeers(Checker& c, const Field& f, ProxyConfig& config) {
       }
     }
     if (const Field* v = c.require(*fields, "token")) peer.token = c.string(*v).value_or("");
+    if (const Field* v = fields->get("priority")) {
+      if (auto n = c.integer(*v, 0, 1'000'000)) peer.priority = static_cast<int>(*n);
+    }
     config.peers.emplace(peer.name, std::move(peer));
   }
 }

@@ -79,6 +79,8 @@ struct Peer {
   std::string cloud;
   std::string region;
   std::string token;
+  /// Lower is preferred; peers of equal priority are tried nearest first (an extension).
+  int priority = 0;
 };
 
 /// How the cloud backends authenticate: the source and its keys as written.

@@ -76,6 +76,12 @@ void Metrics::setReplicationLag(std::string_view binding, double seconds) {
   replication_lag_[std::string(binding)] = seconds;
 }
 
+void Metrics::setPeer(std::string_view peer, std::optional<bool> up,
+                      std::optional<double> rtt_seconds) {
+  std::lock_guard lock(mutex_);
+  peers_[std::string(peer)] = {up, rtt_seconds};
+}
+
 std::string Metrics::render() const {
   std::lock_guard lock(mutex_);
   std::string out;
@@ -115,6 +121,19 @@ std::string Metrics::render() const {
          "# TYPE exo_replication_lag_seconds gauge\n";
   for (const auto& [binding, lag] : replication_lag_) {
     out += fmt::format("exo_replication_lag_seconds{{binding=\"{}\"}} {}\n", label(binding), lag);
+  }
+  out += "# HELP exo_peer_up Whether a peer answered its last health checks (1) or not.\n"
+         "# TYPE exo_peer_up gauge\n";
+  for (const auto& [peer, sample] : peers_) {
+    if (sample.first)
+      out += fmt::format("exo_peer_up{{peer=\"{}\"}} {}\n", label(peer), *sample.first ? 1 : 0);
+  }
+  out += "# HELP exo_peer_rtt_seconds Moving average of a peer's health-check round trip.\n"
+         "# TYPE exo_peer_rtt_seconds gauge\n";
+  for (const auto& [peer, sample] : peers_) {
+    if (sample.second) {
+      out += fmt::format("exo_peer_rtt_seconds{{peer=\"{}\"}} {}\n", label(peer), *sample.second);
+    }
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -27,6 +28,10 @@ public:
   void setFailovers(std::string_view binding, std::uint64_t count);
   /// Sets exo_replication_lag_seconds of a binding (the age of its oldest journal entry).
   void setReplicationLag(std::string_view binding, double seconds);
+
+  /// Sets exo_peer_up and exo_peer_rtt_seconds of a peer (extensions of API.md); a value that
+  /// is not known yet leaves its sample out.
+  void setPeer(std::string_view peer, std::optional<bool> up, std::optional<double> rtt_seconds);
 
   /// The text exposition format, version 0.0.4.
   std::string render() const;
@@ -56,6 +61,7 @@ private:
   std::map<std::pair<std::string, std::string>, bool> backend_up_;
   std::map<std::string, std::uint64_t> failovers_;
   std::map<std::string, double> replication_lag_;
+  std::map<std::string, std::pair<std::optional<bool>, std::optional<double>>, std::less<>> peers_;
 };
 
 } // namespace exoflow::proxy

@@ -1,5 +1,7 @@
 // Operations and databases: /healthz, /readyz (from the health of every binding's chain),
 // /metrics, /v1/status and /v1/databases/{db}.
+#include <cmath>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -130,6 +132,38 @@ json chainStatus(const Binding& binding, const ChainView& chain) {
           {"failovers_total", failovers_total}};
 }
 
+/// A number of milliseconds, or null when unknown.
+json milliseconds(const std::optional<double>& ms) {
+  return ms ? json(std::round(*ms * 1000.0) / 1000.0) : json();
+}
+
+/// The peers in /v1/status: where they are, their health (null until checks decide) and the
+/// round trip of their health checks.
+json peersStatus(const ApiState& state) {
+  const ProxyConfig& config = state.bindings.config();
+  json peers = json::object();
+  for (const failover::PeerStatus& p : state.bindings.peerSet().snapshot()) {
+    const Peer& peer = config.peers.at(p.name);
+    peers[p.name] = {{"url", peer.url},
+                     {"cloud", peer.cloud},
+                     {"region", peer.region},
+                     {"priority", p.priority},
+                     {"healthy", p.healthy ? json(*p.healthy) : json()},
+                     {"rtt_ms", milliseconds(p.rtt_ms)},
+                     {"last_rtt_ms", milliseconds(p.last_rtt_ms)},
+                     {"last_error", p.last_error.empty() ? json() : json(p.last_error)}};
+  }
+  return peers;
+}
+
+/// Brings exo_peer_up and exo_peer_rtt_seconds up to date with the peer set.
+void refreshPeerMetrics(const ApiState& state) {
+  for (const failover::PeerStatus& p : state.bindings.peerSet().snapshot()) {
+    state.metrics.setPeer(p.name, p.healthy,
+                          p.rtt_ms ? std::optional<double>(*p.rtt_ms / 1000.0) : std::nullopt);
+  }
+}
+
 Response status(const ApiState& state) {
   const ProxyConfig& config = state.bindings.config();
   json bindings = json::object();
@@ -154,15 +188,7 @@ Response status(const ApiState& state) {
     }
     bindings[name] = std::move(entry);
   }
-  json peers = json::object();
-  for (const auto& [name, peer] : config.peers) {
-    // Peers are not contacted by this build; health and round-trip time are unknown.
-    peers[name] = {{"url", peer.url},
-                   {"cloud", peer.cloud},
-                   {"region", peer.region},
-                   {"healthy", nullptr},
-                   {"rtt_ms", nullptr}};
-  }
+  json peers = peersStatus(state);
   const json out = {
       {"identity", {{"cloud", config.identity.cloud}, {"region", config.identity.region}}},
       {"bindings", std::move(bindings)},
@@ -209,6 +235,7 @@ Plan planOps(const ExchangePtr& ex, const RequestHead& /*head*/) {
     return ex->rejectWith(jsonResponse(200, R"({"status":"ok"})"));
   case RouteKind::kMetrics: {
     refreshHealthMetrics(ex->state());
+    refreshPeerMetrics(ex->state());
     Response response;
     response.body = ex->state().metrics.render();
     response.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");

@@ -148,12 +148,15 @@ std::string renderProxyConfig(const model::App& app, const model::Target& self,
     }
   }
   if (peers) {
+    // The manifest lists targets in failover priority order; a peer's priority is its place
+    // there, so that order wins over round-trip time.
     out += "peers:\n";
-    for (const model::Target& t : app.targets) {
+    for (std::size_t i = 0; i < app.targets.size(); ++i) {
+      const model::Target& t = app.targets[i];
       if (&t == &self) continue;
       out += fmt::format("  {}: {{url: \"${{{}}}\", cloud: {}, region: {}, token: "
-                         "\"${{EXO_PEER_TOKEN}}\"}}\n",
-                         peerName(t), peerUrlVariable(t), model::cloudName(t.cloud), t.region);
+                         "\"${{EXO_PEER_TOKEN}}\", priority: {}}}\n",
+                         peerName(t), peerUrlVariable(t), model::cloudName(t.cloud), t.region, i);
     }
   }
   out += fmt::format("credentials:\n  {}\n", info.credentials);

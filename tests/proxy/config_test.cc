@@ -237,5 +237,26 @@ TEST(ProxyConfigTest, AnUnreadableFileIsOneDiagnostic) {
             "/nonexistent/proxy.yaml:1:1: error: cannot open: No such file or directory\n");
 }
 
+TEST(ProxyConfigTest, APeersPriorityIsReadAndDefaultsToZero) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("exo-proxy-priority-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  for (const char* name : {"proxy.crt", "proxy.key", "ca.crt"}) {
+    std::ofstream(dir / name) << "x";
+  }
+  const ConfigLoad load =
+      check("listen: 127.0.0.1:0\ntoken: abc\n"
+            "tls: {cert: proxy.crt, key: proxy.key, ca: ca.crt}\n"
+            "bindings:\n  sessions: {kind: kv, backends: [{type: local.sqlite}]}\n"
+            "peers:\n"
+            "  far: {url: \"https://10.1.0.4:7443\", cloud: local, token: t, priority: 3}\n"
+            "  near: {url: \"https://10.1.0.5:7443\", cloud: local, token: t}\n",
+            goldenOptions(dir));
+  fs::remove_all(dir);
+  ASSERT_TRUE(load.config) << manifest::formatText(load.diagnostics);
+  EXPECT_EQ(load.config->peers.at("far").priority, 3);
+  EXPECT_EQ(load.config->peers.at("near").priority, 0);
+}
+
 } // namespace
 } // namespace exoflow::proxy

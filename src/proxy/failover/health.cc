@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 namespace exoflow::proxy::failover {
 
@@ -16,7 +17,16 @@ ChainHealth::ChainHealth(std::size_t size, HealthPolicy policy, Clock clock)
   const SteadyTime now = clock_();
   for (State& s : backends_)
     s.in_service_since = now;
-  last_active_ = activeLocked(now);
+  last_preferred_ = preferredLocked();
+  last_active_ = activeLocked(now, last_preferred_);
+}
+
+void ChainHealth::prefer(Preference preference) {
+  std::lock_guard lock(mutex_);
+  preference_ = std::move(preference);
+  // The chain starts with this order: no failover.
+  last_preferred_ = preferredLocked();
+  last_active_ = activeLocked(clock_(), last_preferred_);
 }
 
 void ChainHealth::succeeded(std::size_t index) {
@@ -77,7 +87,7 @@ std::optional<std::size_t> ChainHealth::active() const {
   std::lock_guard lock(mutex_);
   const SteadyTime now = clock_();
   noteActiveLocked(now, "ejection ended");
-  return activeLocked(now);
+  return activeLocked(now, last_preferred_);
 }
 
 std::vector<std::size_t> ChainHealth::order() const {
@@ -85,13 +95,10 @@ std::vector<std::size_t> ChainHealth::order() const {
   const SteadyTime now = clock_();
   noteActiveLocked(now, "ejection ended");
   std::vector<std::size_t> out;
-  for (std::size_t i = 0; i < backends_.size(); ++i) {
+  for (const std::size_t i : last_preferred_) {
     if (healthyLocked(i, now)) out.push_back(i);
   }
-  if (out.empty()) {
-    for (std::size_t i = 0; i < backends_.size(); ++i)
-      out.push_back(i);
-  }
+  if (out.empty()) out = last_preferred_;
   return out;
 }
 
@@ -125,8 +132,19 @@ bool ChainHealth::healthyLocked(std::size_t index, SteadyTime now) const {
   return !s.check_down && !(s.ejected_until && *s.ejected_until > now);
 }
 
-std::optional<std::size_t> ChainHealth::activeLocked(SteadyTime now) const {
-  for (std::size_t i = 0; i < backends_.size(); ++i) {
+std::vector<std::size_t> ChainHealth::preferredLocked() const {
+  std::vector<std::size_t> out;
+  if (preference_) out = preference_();
+  if (out.size() != backends_.size()) {
+    out.resize(backends_.size());
+    std::iota(out.begin(), out.end(), std::size_t{0});
+  }
+  return out;
+}
+
+std::optional<std::size_t>
+ChainHealth::activeLocked(SteadyTime now, const std::vector<std::size_t>& preferred) const {
+  for (const std::size_t i : preferred) {
     if (healthyLocked(i, now)) return i;
   }
   return std::nullopt;
@@ -155,12 +173,22 @@ void ChainHealth::ejectLocked(std::size_t index, SteadyTime now) {
 }
 
 void ChainHealth::noteActiveLocked(SteadyTime now, const std::string& reason) const {
-  const std::optional<std::size_t> active = activeLocked(now);
+  // Without a preference the order never changes (and this runs on every call: no copies).
+  bool reordered = false;
+  if (preference_) {
+    std::vector<std::size_t> preferred = preferredLocked();
+    // The health that chose the backend before, applied to the order before: when it still
+    // chooses the same one, only the order changed.
+    reordered = preferred != last_preferred_ && activeLocked(now, last_preferred_) == last_active_;
+    last_preferred_ = std::move(preferred);
+  }
+  const std::optional<std::size_t> active = activeLocked(now, last_preferred_);
   // A chain with nothing healthy keeps serving from its last choice (see order()); the change
   // that counts is to another healthy backend.
   if (!active || active == last_active_) return;
   if (last_active_) {
-    failovers_.push_back({std::chrono::system_clock::now(), *last_active_, *active, reason});
+    failovers_.push_back({std::chrono::system_clock::now(), *last_active_, *active,
+                          reordered ? std::string("nearer peer") : reason});
     while (failovers_.size() > policy_.kept_failovers)
       failovers_.pop_front();
     ++failover_count_;

@@ -63,12 +63,20 @@ bool isOutage(const Error& error);
 class ChainHealth {
 public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  /// The order in which the chain prefers its backends, best first: a permutation of
+  /// 0..size-1 that may change over time (peers ordered by round-trip time, peer_set.h). It is
+  /// called with the chain's lock held, so it must not call back into the chain.
+  using Preference = std::function<std::vector<std::size_t>()>;
 
   /// `size` backends, all healthy until evidence says otherwise.
   ChainHealth(std::size_t size, HealthPolicy policy, Clock clock = std::chrono::steady_clock::now);
 
   std::size_t size() const { return backends_.size(); }
   const HealthPolicy& policy() const { return policy_; }
+  /// Replaces chain order (the default) by `preference`, before the chain serves. A change of the
+  /// serving backend that only the preference caused is recorded as a failover for the reason
+  /// "nearer peer".
+  void prefer(Preference preference);
 
   /// Passive evidence: a call answered (anything but an outage) or failed with an outage.
   void succeeded(std::size_t index);
@@ -78,10 +86,10 @@ public:
   void checkFailed(std::size_t index, const std::string& reason);
 
   bool healthy(std::size_t index) const;
-  /// The first healthy backend; none when every one is unhealthy.
+  /// The first healthy backend in preferred order; none when every one is unhealthy.
   std::optional<std::size_t> active() const;
-  /// The backends to try, in chain order: the healthy ones; when none is healthy, every one
-  /// (a chain that has nothing better still tries, and answers its errors).
+  /// The backends to try, in preferred order: the healthy ones; when none is healthy, every
+  /// one (a chain that has nothing better still tries, and answers its errors).
   std::vector<std::size_t> order() const;
 
   std::vector<BackendHealth> snapshot() const;
@@ -101,7 +109,10 @@ private:
   };
 
   bool healthyLocked(std::size_t index, std::chrono::steady_clock::time_point now) const;
-  std::optional<std::size_t> activeLocked(std::chrono::steady_clock::time_point now) const;
+  /// The preferred order now: chain order without a preference.
+  std::vector<std::size_t> preferredLocked() const;
+  std::optional<std::size_t> activeLocked(std::chrono::steady_clock::time_point now,
+                                          const std::vector<std::size_t>& preferred) const;
   std::size_t ejectedLocked(std::chrono::steady_clock::time_point now) const;
   void ejectLocked(std::size_t index, std::chrono::steady_clock::time_point now);
   /// Records a failover when the serving backend changed since the last look.
@@ -111,6 +122,9 @@ private:
   const Clock clock_;
   mutable std::mutex mutex_;
   std::vector<State> backends_;
+  Preference preference_;
+  /// The preferred order at the last look, to tell a change of order from a change of health.
+  mutable std::vector<std::size_t> last_preferred_;
   /// The serving backend as last seen; ejections that end by time change it lazily, so a
   /// reader notices the change (failback) on its next look.
   mutable std::optional<std::size_t> last_active_;
