@@ -196,19 +196,22 @@ void ChainHealth::noteActiveLocked(SteadyTime now, const std::string& reason) co
   last_active_ = active;
 }
 
-// ---- HealthChecker ----
+// ---- ProbeLoop ----
 
-struct HealthChecker::Shared : std::enable_shared_from_this<Shared> {
-  std::shared_ptr<ChainHealth> health;
+struct ProbeLoop::Shared : std::enable_shared_from_this<Shared> {
   backend::Scheduler* scheduler = nullptr;
+  std::chrono::milliseconds interval{};
+  std::chrono::milliseconds timeout{};
   Probe probe;
-  /// Held while probes start and while the checker stops, so that no probe starts on a
-  /// backend that is being destroyed.
+  Report report;
+  /// Held while probes start and while the loop stops, so that no probe starts once the owner
+  /// of what it calls is going away.
   std::mutex run_mutex;
   bool stopped = false;
   std::mutex mutex; ///< guards the rest; never held while calling out
   backend::Scheduler::TimerId timer = 0;
-  std::vector<std::uint64_t> pending; ///< the probe each backend waits for; 0: none
+  std::vector<std::uint64_t> pending; ///< the probe each member waits for; 0: none
+  std::uint64_t next_probe = 1;
 
   void round() {
     std::lock_guard run(run_mutex);
@@ -224,50 +227,67 @@ struct HealthChecker::Shared : std::enable_shared_from_this<Shared> {
     }
     auto self = shared_from_this();
     for (auto [index, id] : start) {
-      scheduler->after(health->policy().check_timeout, [self, index = index, id = id] {
-        self->answer(index, id, fail(ErrorCode::kUnavailable, "the health check timed out"));
+      const auto started = std::chrono::steady_clock::now();
+      scheduler->after(timeout, [self, index = index, id = id, started] {
+        self->answer(index, id, started,
+                     fail(ErrorCode::kUnavailable, "the health check timed out"));
       });
-      probe(index, [self, index = index, id = id](Result<void> r) { self->answer(index, id, r); });
+      probe(index, [self, index = index, id = id, started](Result<void> r) {
+        self->answer(index, id, started, r);
+      });
     }
     std::lock_guard lock(mutex);
-    timer = scheduler->after(health->policy().check_interval, [self] { self->round(); });
+    timer = scheduler->after(interval, [self] { self->round(); });
   }
 
   /// The first of a probe's answer and its timeout counts; the other is ignored.
-  void answer(std::size_t index, std::uint64_t id, const Result<void>& r) {
+  void answer(std::size_t index, std::uint64_t id, std::chrono::steady_clock::time_point started,
+              const Result<void>& r) {
     {
       std::lock_guard lock(mutex);
       if (pending[index] != id) return;
       pending[index] = 0;
     }
-    if (r || !isOutage(r.error())) {
-      health->checkPassed(index);
-    } else {
-      health->checkFailed(index, r.error().message);
-    }
+    report(index, std::chrono::steady_clock::now() - started, r);
   }
-
-  std::uint64_t next_probe = 1;
 };
 
-HealthChecker::HealthChecker(std::shared_ptr<ChainHealth> health, backend::Scheduler& scheduler,
-                             Probe probe)
+ProbeLoop::ProbeLoop(std::size_t size, backend::Scheduler& scheduler,
+                     std::chrono::milliseconds interval, std::chrono::milliseconds timeout,
+                     Probe probe, Report report)
     : shared_(std::make_shared<Shared>()) {
-  shared_->pending.assign(health->size(), 0);
-  shared_->health = std::move(health);
+  shared_->pending.assign(size, 0);
   shared_->scheduler = &scheduler;
+  shared_->interval = interval;
+  shared_->timeout = timeout;
   shared_->probe = std::move(probe);
+  shared_->report = std::move(report);
   std::weak_ptr<Shared> weak = shared_;
   scheduler.post([weak] {
     if (auto self = weak.lock()) self->round();
   });
 }
 
-HealthChecker::~HealthChecker() {
+ProbeLoop::~ProbeLoop() {
   std::lock_guard run(shared_->run_mutex);
   shared_->stopped = true;
   std::lock_guard lock(shared_->mutex);
   shared_->scheduler->cancel(shared_->timer);
 }
+
+// ---- HealthChecker ----
+
+HealthChecker::HealthChecker(std::shared_ptr<ChainHealth> health, backend::Scheduler& scheduler,
+                             Probe probe)
+    : loop_(health->size(), scheduler, health->policy().check_interval,
+            health->policy().check_timeout, std::move(probe),
+            [health](std::size_t index, std::chrono::steady_clock::duration /*took*/,
+                     const Result<void>& r) {
+              if (r || !isOutage(r.error())) {
+                health->checkPassed(index);
+              } else {
+                health->checkFailed(index, r.error().message);
+              }
+            }) {}
 
 } // namespace exoflow::proxy::failover

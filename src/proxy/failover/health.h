@@ -132,23 +132,42 @@ private:
   mutable std::uint64_t failover_count_ = 0;
 };
 
-/// Runs a health check of every backend of a chain every check_interval on a Scheduler and
-/// reports the outcomes to a ChainHealth. A probe is a cheap call that completes exactly once;
-/// a probe still running when the next round comes is not started again.
-class HealthChecker {
+/// Calls a probe for each of `size` members every `interval` on a Scheduler and reports each
+/// probe's outcome exactly once, with the time it took: its answer or, once `timeout` passed
+/// without one, a timeout (kUnavailable). A probe still running when the next round comes is
+/// not started again.
+class ProbeLoop {
 public:
   using Probe = std::function<void(std::size_t index, backend::Done<void> done)>;
+  using Report = std::function<void(std::size_t index, std::chrono::steady_clock::duration took,
+                                    const Result<void>& outcome)>;
 
-  /// Starts checking at once. `health` and `scheduler` must outlive the checker; the probe may
-  /// be called until the checker is destroyed.
-  HealthChecker(std::shared_ptr<ChainHealth> health, backend::Scheduler& scheduler, Probe probe);
-  ~HealthChecker();
-  HealthChecker(const HealthChecker&) = delete;
-  HealthChecker& operator=(const HealthChecker&) = delete;
+  /// Starts the first round at once. `scheduler` must outlive the loop; `probe` is called until
+  /// the loop is destroyed, never after. `report` may still hear of a probe that answers late,
+  /// so it must hold what it uses (shared pointers), not borrow it.
+  ProbeLoop(std::size_t size, backend::Scheduler& scheduler, std::chrono::milliseconds interval,
+            std::chrono::milliseconds timeout, Probe probe, Report report);
+  ~ProbeLoop();
+  ProbeLoop(const ProbeLoop&) = delete;
+  ProbeLoop& operator=(const ProbeLoop&) = delete;
 
 private:
   struct Shared;
   std::shared_ptr<Shared> shared_;
+};
+
+/// Runs a health check of every backend of a chain every check_interval on a Scheduler and
+/// reports the outcomes to a ChainHealth. A probe is a cheap call that completes exactly once.
+class HealthChecker {
+public:
+  using Probe = ProbeLoop::Probe;
+
+  /// Starts checking at once. `health` and `scheduler` must outlive the checker; the probe may
+  /// be called until the checker is destroyed.
+  HealthChecker(std::shared_ptr<ChainHealth> health, backend::Scheduler& scheduler, Probe probe);
+
+private:
+  ProbeLoop loop_;
 };
 
 } // namespace exoflow::proxy::failover

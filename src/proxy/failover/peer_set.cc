@@ -116,78 +116,18 @@ PeerSet::preference(std::vector<std::optional<std::size_t>> chain_peers) const {
 
 // ---- PeerProber ----
 
-struct PeerProber::Shared : std::enable_shared_from_this<Shared> {
-  std::shared_ptr<PeerSet> peers;
-  backend::Scheduler* scheduler = nullptr;
-  Probe probe;
-  /// Held while probes start and while the prober stops, so that no probe starts once the
-  /// owner of what it calls is going away.
-  std::mutex run_mutex;
-  bool stopped = false;
-  std::mutex mutex; ///< guards the rest; never held while calling out
-  backend::Scheduler::TimerId timer = 0;
-  std::vector<std::uint64_t> pending; ///< the probe each peer waits for; 0: none
-  std::uint64_t next_probe = 1;
-
-  void round() {
-    std::lock_guard run(run_mutex);
-    if (stopped) return;
-    std::vector<std::pair<std::size_t, std::uint64_t>> start;
-    {
-      std::lock_guard lock(mutex);
-      for (std::size_t i = 0; i < pending.size(); ++i) {
-        if (pending[i] != 0) continue;
-        pending[i] = next_probe++;
-        start.emplace_back(i, pending[i]);
-      }
-    }
-    auto self = shared_from_this();
-    for (auto [index, id] : start) {
-      scheduler->after(peers->policy().check_timeout, [self, index = index, id = id] {
-        self->answer(index, id, {}, fail(ErrorCode::kUnavailable, "the health check timed out"));
-      });
-      const auto started = std::chrono::steady_clock::now();
-      probe(index, [self, index = index, id = id, started](Result<void> r) {
-        self->answer(index, id, std::chrono::steady_clock::now() - started, r);
-      });
-    }
-    std::lock_guard lock(mutex);
-    timer = scheduler->after(peers->policy().check_interval, [self] { self->round(); });
-  }
-
-  /// The first of a probe's answer and its timeout counts; the other is ignored.
-  void answer(std::size_t index, std::uint64_t id, std::chrono::steady_clock::duration rtt,
-              const Result<void>& r) {
-    {
-      std::lock_guard lock(mutex);
-      if (pending[index] != id) return;
-      pending[index] = 0;
-    }
-    if (r) {
-      peers->checkPassed(index, std::chrono::duration_cast<std::chrono::microseconds>(rtt));
-    } else {
-      peers->checkFailed(index, r.error().message);
-    }
-  }
-};
-
-PeerProber::PeerProber(std::shared_ptr<PeerSet> peers, backend::Scheduler& scheduler, Probe probe)
-    : shared_(std::make_shared<Shared>()) {
-  shared_->pending.assign(peers->size(), 0);
-  shared_->peers = std::move(peers);
-  shared_->scheduler = &scheduler;
-  shared_->probe = std::move(probe);
-  std::weak_ptr<Shared> weak = shared_;
-  scheduler.post([weak] {
-    if (auto self = weak.lock()) self->round();
-  });
-}
-
-PeerProber::~PeerProber() {
-  std::lock_guard run(shared_->run_mutex);
-  shared_->stopped = true;
-  std::lock_guard lock(shared_->mutex);
-  shared_->scheduler->cancel(shared_->timer);
-}
+PeerProber::PeerProber(const std::shared_ptr<PeerSet>& peers, backend::Scheduler& scheduler,
+                       Probe probe)
+    : loop_(peers->size(), scheduler, peers->policy().check_interval, peers->policy().check_timeout,
+            std::move(probe),
+            [peers](std::size_t index, std::chrono::steady_clock::duration took,
+                    const Result<void>& r) {
+              if (r) {
+                peers->checkPassed(index,
+                                   std::chrono::duration_cast<std::chrono::microseconds>(took));
+              } else {
+                peers->checkFailed(index, r.error().message);
+              }
+            }) {}
 
 } // namespace exoflow::proxy::failover

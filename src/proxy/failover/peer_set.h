@@ -95,18 +95,14 @@ private:
 /// check_timeout fails.
 class PeerProber {
 public:
-  using Probe = std::function<void(std::size_t index, backend::Done<void> done)>;
+  using Probe = ProbeLoop::Probe;
 
   /// Starts checking at once. `scheduler` must outlive the prober; the probe may be called
   /// until the prober is destroyed.
-  PeerProber(std::shared_ptr<PeerSet> peers, backend::Scheduler& scheduler, Probe probe);
-  ~PeerProber();
-  PeerProber(const PeerProber&) = delete;
-  PeerProber& operator=(const PeerProber&) = delete;
+  PeerProber(const std::shared_ptr<PeerSet>& peers, backend::Scheduler& scheduler, Probe probe);
 
 private:
-  struct Shared;
-  std::shared_ptr<Shared> shared_;
+  ProbeLoop loop_;
 };
 
 } // namespace exoflow::proxy::failover
