@@ -39,6 +39,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "backend/aws/json_api.h"
+#include "backend/cloud.h"
 #include "bench_support.h"
 #include "exoflow/client.h"
 #include "net/certs.h"
@@ -358,10 +360,27 @@ int runSwitch(const Sites& sites, std::size_t which, int backend_timeout, int ro
               int pause) {
   const std::string a = sites.a(which).endpoint();
   net::HttpClient http;
-  const json first = status(http, a, "orders");
-  if (!first.is_object() || !first["active"].get<std::string>().starts_with("aws.sqs")) {
-    throw std::runtime_error("A does not serve orders from moto: " + first.dump());
-  }
+  // Waits (up to 90 s) until A serves orders from moto again.
+  auto wait_for_moto = [&] {
+    json last;
+    for (int i = 0; i < 450; ++i) {
+      last = status(http, a, "orders");
+      if (last.is_object() && last["active"].get<std::string>().starts_with("aws.sqs")) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    throw std::runtime_error("A does not serve orders from moto: " + last.dump());
+  };
+  // moto's SQS slows down as its queue grows (nothing consumes here): purged every round.
+  backend::CloudServices cloud(backend::AwsCredentialsSpec{
+      "static", {{"access_key_id", "testing"}, {"secret_access_key", "testing"}}});
+  auto credentials = cloud.awsCredentials();
+  if (!credentials) throw std::runtime_error(credentials.error().message);
+  aws::JsonApi sqs(cloud.http(), **credentials,
+                   aws::ServiceEndpoint{sites.moto().endpoint(), "us-east-1", "sqs"}, "AmazonSQS");
+  auto created = sqs.callAndWait("CreateQueue", {{"QueueName", "bench"}}, true);
+  if (!created) throw std::runtime_error("CreateQueue: " + created.error().message);
+  const std::string queue_url = (*created)["QueueUrl"];
+  wait_for_moto();
   OpenLoopLoad load(a, rate);
   std::this_thread::sleep_for(std::chrono::seconds(3)); // steady load before the first round
   std::vector<Round> results;
@@ -369,6 +388,9 @@ int runSwitch(const Sites& sites, std::size_t which, int backend_timeout, int ro
     std::fprintf(stderr, "failover (backend_timeout %d s): round %d/%d\n", backend_timeout, r + 1,
                  rounds);
     Round round;
+    (void)sqs.callAndWait("PurgeQueue", {{"QueueUrl", queue_url}}, true);
+    wait_for_moto();
+    std::this_thread::sleep_for(std::chrono::seconds(2));
     const Clock::time_point stopped = Clock::now();
     if (::kill(sites.moto().pid(), SIGSTOP) != 0) throw std::runtime_error("cannot stop moto");
     const auto on_peer = waitFor(load, std::chrono::seconds(60), [&](const std::vector<Send>& s) {
