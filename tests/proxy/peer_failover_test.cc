@@ -53,7 +53,11 @@ AzuriteServer& azurite() {
 }
 
 /// The load: batches of 10 messages from kSenders threads at a steady rate, moto paused from
-/// kPauseAt for kPause. 1,000 batches at 25 per second are the 10,000 messages in 40 s.
+/// kPauseAt for kPause: 1,000 batches at 20 per second are the 10,000 messages in
+/// 50 s. moto (Python, on two shared cores) still falls behind at times after it resumed: its
+/// calls time out and A sends to the peer again for a while, which the checks below allow
+/// (they hold whichever backend takes a send). Draining what the peer took through A takes
+/// most of the test's time (2 to 4 minutes on a loaded 2-core machine).
 /// Under AddressSanitizer (EXOFLOW_SANITIZED=1, set by `make asan-test`) every process is
 /// several times slower, so that build runs the same failover with 2,400 messages at 10
 /// batches per second.
@@ -63,14 +67,18 @@ constexpr auto kPauseAt = 8s;
 constexpr auto kPause = 10s;
 /// A's backend_timeout: how long a call to the paused moto waits before the request goes on.
 constexpr auto kBackendTimeout = 3s;
-/// A send that timed out at the paused moto goes on to the peer within the same request and is
-/// acknowledged there, but moto still carries out the first copy when it resumes: each such
-/// call duplicates at most its 10 messages. A delete that timed out may be carried out after
-/// its receipt expired (or never), so its up to 10 messages are received again. Each sender
-/// and consumer has at most one such call per backend_timeout of the pause, plus one that
-/// straddles its start: kPause / kBackendTimeout + 1 = 4 calls of 10 messages each.
+/// Where duplicates come from, and their bound. A send that timed out at moto goes on to the
+/// peer within the same request and is acknowledged there, but moto still carries out the
+/// first copy when it resumes: such a call duplicates at most its 10 messages. A delete that
+/// failed or timed out may be carried out after its receipts expired (or never), so its up to
+/// 10 messages are received again; so may those of a receive whose answer came back late. Every
+/// such call outlasts backend_timeout or fails, so the bound is 10 messages per send, receive or
+/// delete that did. During the pause alone each sender and consumer has at most one per
+/// backend_timeout plus one that straddles its start (kPause / kBackendTimeout + 1 = 4): 360
+/// messages. On a loaded machine moto also times out now and then after it resumed (A's
+/// failovers show it); those calls are counted too, so the bound is computed from the calls.
 constexpr int kCallsAtPausedMoto = kPause / kBackendTimeout + 1;
-constexpr int kDuplicateBound = 10 * (kSenders + kConsumers) * kCallsAtPausedMoto;
+constexpr int kPauseDuplicateBound = 10 * (kSenders + kConsumers) * kCallsAtPausedMoto;
 
 bool sanitized() {
   const char* value = std::getenv("EXOFLOW_SANITIZED");
@@ -241,12 +249,16 @@ public:
     return received_;
   }
   int polls() const { return polls_; }
+  /// Receives and deletes that failed or outlasted backend_timeout (and the receive's wait).
+  int suspectCalls() const { return suspect_; }
 
 private:
   void run() {
     while (!stop_) {
+      Clock::time_point start = Clock::now();
       const HttpResponse r = proxy_.call("GET", "/v1/queues/orders/messages?max=10&wait=1");
       ++polls_;
+      if (Clock::now() - start >= kBackendTimeout + 1s) ++suspect_;
       if (r.status != 200) continue; // an outage not yet detected; the next poll goes on
       const json doc = json::parse(r.body, nullptr, false);
       json receipts = json::array();
@@ -258,7 +270,10 @@ private:
         }
       }
       if (receipts.empty()) continue;
-      proxy_.call("POST", "/v1/queues/orders/messages/delete", json{{"receipts", receipts}}.dump());
+      start = Clock::now();
+      const HttpResponse deleted = proxy_.call("POST", "/v1/queues/orders/messages/delete",
+                                               json{{"receipts", receipts}}.dump());
+      if (deleted.status != 200 || Clock::now() - start >= kBackendTimeout) ++suspect_;
     }
   }
 
@@ -267,12 +282,13 @@ private:
   std::map<std::string, int> received_;
   std::atomic<bool> stop_{false};
   std::atomic<int> polls_{0};
+  std::atomic<int> suspect_{0};
   std::vector<std::thread> threads_;
 };
 
 TEST_F(PeerFailoverTest, TenThousandMessagesArriveThroughAPauseOfMotoServedByThePeer) {
   const int batches = sanitized() ? 240 : 1000;
-  const double rate = sanitized() ? 10.0 : 25.0;
+  const double rate = sanitized() ? 10.0 : 20.0;
   const json before = status("orders");
   ASSERT_TRUE(before["active"].get<std::string>().starts_with("aws.sqs")) << before;
   Consumers consumers(*a_);
@@ -280,6 +296,7 @@ TEST_F(PeerFailoverTest, TenThousandMessagesArriveThroughAPauseOfMotoServedByThe
   std::set<std::string> acknowledged;
   int refused = 0;
   int on_peer = 0;
+  int slow_sends = 0; // sends that failed or outlasted backend_timeout
   std::optional<Clock::time_point> first_on_peer;
   std::atomic<int> next{0};
   const Clock::time_point start = Clock::now();
@@ -294,9 +311,11 @@ TEST_F(PeerFailoverTest, TenThousandMessagesArriveThroughAPauseOfMotoServedByThe
         ids.push_back(fmt::format("m-{}-{}", b, m));
         messages.push_back({{"body", ids.back()}});
       }
+      const Clock::time_point sent_at = Clock::now();
       const HttpResponse r =
           a_->call("POST", "/v1/queues/orders/messages", json{{"messages", messages}}.dump());
       std::lock_guard lock(mutex);
+      if (r.status != 200 || Clock::now() - sent_at >= kBackendTimeout) ++slow_sends;
       if (r.status != 200) {
         ++refused; // not acknowledged: the sender would retry; nothing is owed
         continue;
@@ -343,15 +362,19 @@ TEST_F(PeerFailoverTest, TenThousandMessagesArriveThroughAPauseOfMotoServedByThe
     duplicates += n - 1;
   EXPECT_EQ(missing, 0U) << "of " << acknowledged.size() << " acknowledged messages; status "
                          << status("orders");
-  EXPECT_LE(duplicates, kDuplicateBound);
+  const int duplicate_bound = 10 * (slow_sends + consumers.suspectCalls());
+  EXPECT_LE(duplicates, duplicate_bound)
+      << slow_sends << " slow sends, " << consumers.suspectCalls() << " slow receives/deletes";
   EXPECT_GE(acknowledged.size(), std::size_t(batches * 10 * 9 / 10)) << refused << " refused";
   ASSERT_TRUE(first_on_peer.has_value()) << "no send was served by the peer";
   std::cout << fmt::format(
       "peer failover: {} messages sent in {} s, {} acknowledged ({} by the peer), {} refused "
-      "batches, {} duplicates (bound {}); first send on the peer {} ms after the pause; drained "
+      "batches, {} duplicates (bound {}: {} slow sends, {} slow receives and deletes; {} "
+      "for the pause alone); first send on the peer {} ms after the pause; drained "
       "{} ms after the resume in {} receives\n",
       batches * 10, std::chrono::duration_cast<std::chrono::seconds>(sent - start).count(),
-      acknowledged.size(), on_peer * 10, refused, duplicates, kDuplicateBound,
+      acknowledged.size(), on_peer * 10, refused, duplicates, duplicate_bound, slow_sends,
+      consumers.suspectCalls(), kPauseDuplicateBound,
       std::chrono::duration_cast<std::chrono::milliseconds>(*first_on_peer - pause_at).count(),
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - resumed).count(),
       consumers.polls());
