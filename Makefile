@@ -37,8 +37,9 @@ asan-test: setup
 	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEXOFLOW_SANITIZE=ON \
 	  -DEXOFLOW_BENCH=OFF >/dev/null
 	@ninja -C $(ASAN_BUILD) -j $(JOBS)
-	@cd $(ASAN_BUILD) && EXOFLOW_SKIP_5GIB_TEST=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --no-tests=error --output-on-failure -j $(JOBS)
+	@cd $(ASAN_BUILD) && EXOFLOW_SKIP_5GIB_TEST=1 EXOFLOW_SANITIZED=1 \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --no-tests=error --output-on-failure -j $(JOBS)
 
 fuzz-test: setup
 	@echo "== fuzzing the manifest parser for $(FUZZ_SECONDS)s (libFuzzer, clang 14)"
@@ -64,6 +65,7 @@ bench: build
 	@$(BUILD)/bench/bench_proxy $(BENCH_PROXY_ARGS)
 	@$(BUILD)/bench/bench_sqs
 	@$(BUILD)/bench/bench_azure
+	@$(BUILD)/bench/bench_failover
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
