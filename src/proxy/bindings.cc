@@ -24,11 +24,15 @@ template <typename T> std::vector<T*> pointers(const std::vector<std::unique_ptr
   return out;
 }
 
-/// A check is a backend call like any other: it fails when the call fails or outlasts
-/// backend_timeout, so a slow but working backend is not taken out by its checks.
+/// A check fails when its call fails or outlasts check_timeout (1.5 s unless configured, never
+/// more than backend_timeout). It is kept short: a backend that stops answering (a paused
+/// process, a dropped network) gives no error, and calls to it wait backend_timeout (10 s);
+/// two failed checks take it out about 3-4 s after it stopped, so that new calls go down the
+/// chain within the 5 s a failover may take. A slow backend that still answers within
+/// check_timeout stays in.
 failover::HealthPolicy healthPolicy(const ProxyConfig& config) {
   failover::HealthPolicy policy;
-  policy.check_timeout = config.limits.backend_timeout;
+  policy.check_timeout = std::min(config.limits.check_timeout, config.limits.backend_timeout);
   return policy;
 }
 

@@ -31,8 +31,9 @@ constexpr std::array<std::string_view, 11> kTopKeys = {
 constexpr std::array<std::string_view, 2> kIdentityKeys = {"cloud", "region"};
 constexpr std::array<std::string_view, 3> kClouds = {"aws", "azure", "local"};
 constexpr std::array<std::string_view, 3> kTlsKeys = {"cert", "key", "ca"};
-constexpr std::array<std::string_view, 5> kLimitKeys = {
-    "max_body", "max_connections", "header_timeout", "idle_timeout", "backend_timeout"};
+constexpr std::array<std::string_view, 6> kLimitKeys = {"max_body",        "max_connections",
+                                                        "header_timeout",  "idle_timeout",
+                                                        "backend_timeout", "check_timeout"};
 constexpr std::array<std::string_view, 5> kPeerKeys = {"url", "cloud", "region", "token",
                                                        "priority"};
 constexpr std::array<std::string_view, 2> kCredentialKeys = {"aws", "azure"};
@@ -184,6 +185,9 @@ void checkLimits(Checker& c, const Field& f, Limits& limits) {
     if (auto d = c.duration(*v, 100, 600'000)) {
       limits.backend_timeout = std::chrono::milliseconds(*d);
     }
+  }
+  if (const Field* v = fields->get("check_timeout")) {
+    if (auto d = c.duration(*v, 100, 600'000)) limits.check_timeout = std::chrono::milliseconds(*d);
   }
 }
 

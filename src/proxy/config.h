@@ -37,7 +37,7 @@ struct TlsFiles {
   std::filesystem::path ca;
 };
 
-/// Bounds on what one client may hold or send. The two timeouts are extensions of API.md.
+/// Bounds on what one client may hold or send. The timeouts are extensions of API.md.
 struct Limits {
   std::uint64_t max_body = 5ULL << 30; ///< the largest request body, in bytes
   int max_connections = 4096;          ///< open client connections; more are closed at once
@@ -48,6 +48,10 @@ struct Limits {
   /// How long a cloud backend's call may take, retries included (a long poll's wait on top);
   /// then it answers 503 (Unavailable).
   std::chrono::milliseconds backend_timeout{10'000};
+  /// How long a health check (of a backend or of a peer) may take before it counts as failed;
+  /// never more than backend_timeout. Short, so that a backend that stopped answering is taken
+  /// out in seconds while the calls already waiting on it run to backend_timeout.
+  std::chrono::milliseconds check_timeout{1'500};
 };
 
 enum class BindingKind { kQueue, kObjects, kKv, kDatabase };

@@ -98,6 +98,7 @@ bindings:
   EXPECT_EQ(config.token, "t0ken");
   EXPECT_EQ(config.identity.cloud, "local");
   EXPECT_EQ(config.data_dir, fs::path("/srv/app/.exoflow/proxy"));
+  EXPECT_EQ(config.limits.check_timeout, std::chrono::milliseconds(1500));
   EXPECT_EQ(config.limits.max_body, 5ULL << 30);
   EXPECT_EQ(config.limits.max_connections, 4096);
   ASSERT_EQ(config.bindings.size(), 1U);
@@ -116,7 +117,7 @@ TEST(ProxyConfigTest, ReadsOptionsLimitsAndRelativePaths) {
   const ConfigLoad load = check(R"(listen: "[::1]:${PORT:-7420}"
 token: abc
 data_dir: state
-limits: {max_body: 64MiB, max_connections: 8, header_timeout: 2s, idle_timeout: 5s}
+limits: {max_body: 64MiB, max_connections: 8, header_timeout: 2s, idle_timeout: 5s, check_timeout: 700ms}
 bindings:
   orders:
     kind: queue
@@ -137,6 +138,7 @@ bindings:
   EXPECT_EQ(config.limits.max_connections, 8);
   EXPECT_EQ(config.limits.header_timeout, std::chrono::seconds(2));
   EXPECT_EQ(config.limits.idle_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(config.limits.check_timeout, std::chrono::milliseconds(700));
   const Binding& orders = config.bindings.at("orders");
   EXPECT_EQ(orders.queue.visibility_timeout, std::chrono::seconds(45));
   EXPECT_EQ(orders.queue.retention, std::chrono::hours(24));
