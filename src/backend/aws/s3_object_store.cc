@@ -250,39 +250,47 @@ public:
   S3Upload(const S3Upload&) = delete;
   S3Upload& operator=(const S3Upload&) = delete;
 
+  // `done` is never called with the state's mutex held: a caller may go on to write or finish
+  // from inside it.
   void write(std::string chunk, Done<void> done) override {
     std::shared_ptr<UploadState> state = state_;
+    bool ended = false;
+    bool buffered = false;
     {
       std::lock_guard lock(state->mutex);
-      if (state->ended) {
-        done(fail(ErrorCode::kInvalidArgument, "the upload was finished or aborted"));
-        return;
-      }
-      state->size += chunk.size();
-      if (state->buffer.empty()) {
-        state->buffer = std::move(chunk);
-      } else {
-        state->buffer += chunk;
-      }
-      if (state->buffer.size() < kPartSize) {
-        done({});
-        return;
+      ended = state->ended;
+      if (!ended) {
+        state->size += chunk.size();
+        if (state->buffer.empty()) {
+          state->buffer = std::move(chunk);
+        } else {
+          state->buffer += chunk;
+        }
+        buffered = state->buffer.size() < kPartSize;
       }
     }
-    flushPart(state, std::move(done));
+    if (ended) {
+      done(fail(ErrorCode::kInvalidArgument, "the upload was finished or aborted"));
+    } else if (buffered) {
+      done({});
+    } else {
+      flushPart(state, std::move(done));
+    }
   }
 
   void finish(Done<ObjectInfo> done) override {
     std::shared_ptr<UploadState> state = state_;
     bool single = false;
+    bool ended = false;
     {
       std::lock_guard lock(state->mutex);
-      if (state->ended) {
-        done(fail(ErrorCode::kInvalidArgument, "the upload was finished or aborted"));
-        return;
-      }
+      ended = state->ended;
       state->ended = true;
       single = state->upload_id.empty();
+    }
+    if (ended) {
+      done(fail(ErrorCode::kInvalidArgument, "the upload was finished or aborted"));
+      return;
     }
     if (single) {
       putObject(state, std::move(done));
@@ -368,12 +376,17 @@ private:
   static void uploadPart(const std::shared_ptr<UploadState>& state, Done<void> done) {
     S3Call part;
     std::size_t index = 0;
+    bool aborted = false;
     {
       std::lock_guard lock(state->mutex);
-      if (state->upload_id.empty()) {
-        done(fail(ErrorCode::kInvalidArgument, "the upload was aborted"));
-        return;
-      }
+      aborted = state->upload_id.empty();
+    }
+    if (aborted) {
+      done(fail(ErrorCode::kInvalidArgument, "the upload was aborted"));
+      return;
+    }
+    {
+      std::lock_guard lock(state->mutex);
       part.method = "PUT";
       part.path = state->key_path;
       part.query = fmt::format("partNumber={}&uploadId={}", state->part_etags.size() + 1,
