@@ -32,6 +32,7 @@
 #include "proxy/cloud_backend_fixture.h"
 #include "proxy/proxy_process.h"
 #include "support/azurite_server.h"
+#include "support/local_files.h"
 #include "support/moto_server.h"
 
 namespace exoflow::proxy::testing {
@@ -85,22 +86,8 @@ bool sanitized() {
   return value != nullptr && std::string(value) == "1";
 }
 
-/// A port that was free a moment ago (B's peer listener port must be known to A's config).
-int freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-void writeFile(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
+using testsupport::freePort;
+using testsupport::writeFile;
 
 /// Resumes moto when a test ends early.
 struct Resume {

@@ -23,6 +23,7 @@
 #include "net/certs.h"
 #include "proxy/proxy_process.h"
 #include "support/fake_server.h"
+#include "support/local_files.h"
 
 namespace exoflow::proxy::testing {
 namespace {
@@ -35,21 +36,8 @@ constexpr const char* kPeerToken = "peer-token-rtt-0123456789";
 /// How long the relay holds each chunk, each way: B's round trip is at least twice this.
 constexpr auto kRelayDelay = 150ms;
 
-int freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-void writeFile(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
+using testsupport::freePort;
+using testsupport::writeFile;
 
 /// A TCP relay on 127.0.0.1 to `target_port` that holds every chunk `delay` before passing it
 /// on, both ways: a peer that is far away. TLS passes through untouched.

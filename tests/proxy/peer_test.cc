@@ -16,6 +16,7 @@
 
 #include "net/certs.h"
 #include "proxy/proxy_process.h"
+#include "support/local_files.h"
 
 namespace exoflow::proxy::testing {
 namespace {
@@ -25,22 +26,8 @@ using nlohmann::json;
 
 constexpr const char* kPeerToken = "peer-token-9876543210";
 
-/// A port that was free a moment ago (the peer listener's port must be known to A's config).
-int freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-void writeFile(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
+using testsupport::freePort;
+using testsupport::writeFile;
 
 class PeerTest : public ::testing::Test {
 protected:
